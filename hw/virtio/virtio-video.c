@@ -1,0 +1,286 @@
+/*
+ * Virtio video device (decoder and encoder)
+ *
+ * The transport half of the device: virtqueues, config space, properties
+ * and QOM glue.  Requests are copied out of the guest's descriptors and
+ * handed to the engine (hw/virtio/video/), which owns the protocol.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/cutils.h"
+#include "qemu/iov.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "hw/qdev-properties.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-video.h"
+#include "migration/vmstate.h"
+#include "standard-headers/linux/virtio_ids.h"
+#include "trace.h"
+#include "video/vv-engine.h"
+
+#define VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE      1024
+#define VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE    256
+#define VIRTIO_VIDEO_DEFAULT_MAX_STREAMS    32
+#define VIRTIO_VIDEO_MAX_MAX_STREAMS        1024
+#define VIRTIO_VIDEO_MAX_CODEC_THREADS      64
+
+static void virtio_video_guest_error(void *opaque, const char *msg)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "%s\n", msg);
+}
+
+static void virtio_video_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOVideo *v = VIRTIO_VIDEO(vdev);
+    VirtQueueElement *elem;
+    bool pushed = false;
+
+    for (;;) {
+        g_autofree uint8_t *req = NULL;
+        size_t out_len, in_len, req_len, resp_len;
+
+        elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
+        if (!elem) {
+            break;
+        }
+        out_len = iov_size(elem->out_sg, elem->out_num);
+        in_len = iov_size(elem->in_sg, elem->in_num);
+
+        if (in_len < sizeof(struct virtio_video_cmd_hdr)) {
+            /* nowhere to put even an error header */
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "virtio-video: command with a %zu-byte response "
+                          "buffer dropped\n", in_len);
+            trace_virtio_video_cmd_dropped(v, out_len, in_len);
+            virtqueue_push(vq, elem, 0);
+            g_free(elem);
+            pushed = true;
+            continue;
+        }
+
+        /*
+         * Copy the request out of guest memory whatever the descriptor
+         * split; the engine never reads past what it could need.
+         */
+        req_len = MIN(out_len, vv_engine_max_request_size(v->engine));
+        req = g_malloc(req_len ?: 1);
+        iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
+
+        resp_len = vv_engine_handle_command(v->engine, req, req_len,
+                                            v->resp_buf,
+                                            MIN(in_len, v->resp_buf_size));
+        trace_virtio_video_cmd(v, req_len >= 4 ? ldl_le_p(req) : 0,
+                               req_len >= 8 ? ldl_le_p(req + 4) : 0,
+                               req_len, ldl_le_p(v->resp_buf), resp_len);
+
+        iov_from_buf(elem->in_sg, elem->in_num, 0, v->resp_buf, resp_len);
+        virtqueue_push(vq, elem, resp_len);
+        g_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+static void virtio_video_handle_event(VirtIODevice *vdev, VirtQueue *vq)
+{
+    /*
+     * The driver posts empty event buffers here; they stay on the ring
+     * until the device has an event to report.
+     */
+    trace_virtio_video_event_kick(vdev);
+}
+
+static void virtio_video_get_config(VirtIODevice *vdev, uint8_t *config)
+{
+    VirtIOVideo *v = VIRTIO_VIDEO(vdev);
+
+    memcpy(config, &v->config, sizeof(v->config));
+}
+
+static uint64_t virtio_video_get_features(VirtIODevice *vdev,
+                                          uint64_t features, Error **errp)
+{
+    virtio_add_feature(&features, VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES);
+    virtio_add_feature(&features, VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG);
+    return features;
+}
+
+static void virtio_video_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    /*
+     * There is no legacy virtio-video.  QEMU's core only validates the
+     * features of drivers that accepted VERSION_1, so refuse the others
+     * here: the device stops working until it is reset.
+     */
+    if (status & VIRTIO_CONFIG_S_FEATURES_OK &&
+        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+        !virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+        virtio_error(vdev, "virtio-video: the driver did not accept "
+                     "VIRTIO_F_VERSION_1");
+    }
+}
+
+static bool queue_size_valid(uint16_t size)
+{
+    return size && size <= VIRTQUEUE_MAX_SIZE && is_power_of_2(size);
+}
+
+static void virtio_video_realize(DeviceState *dev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOVideo *v = VIRTIO_VIDEO(dev);
+    VvEngineConfig cfg = {
+        .backend = v->backend ?: "libavcodec",
+        .codec_threads = v->codec_threads,
+        .max_streams = v->max_streams,
+        .guest_error = virtio_video_guest_error,
+        .opaque = v,
+    };
+    g_autofree char *errmsg = NULL;
+
+    if (!v->mode || !strcmp(v->mode, "decoder")) {
+        cfg.mode = VV_MODE_DECODER;
+    } else if (!strcmp(v->mode, "encoder")) {
+        cfg.mode = VV_MODE_ENCODER;
+    } else {
+        error_setg(errp, "virtio-video: mode must be 'decoder' or 'encoder', "
+                   "not '%s'", v->mode);
+        return;
+    }
+    if (!queue_size_valid(v->cmdq_size) || !queue_size_valid(v->eventq_size)) {
+        error_setg(errp, "virtio-video: cmdq-size and eventq-size must be "
+                   "powers of 2 between 1 and %d", VIRTQUEUE_MAX_SIZE);
+        return;
+    }
+    if (v->max_streams < 1 || v->max_streams > VIRTIO_VIDEO_MAX_MAX_STREAMS) {
+        error_setg(errp, "virtio-video: max-streams must be between 1 and %d",
+                   VIRTIO_VIDEO_MAX_MAX_STREAMS);
+        return;
+    }
+    if (v->codec_threads > VIRTIO_VIDEO_MAX_CODEC_THREADS) {
+        error_setg(errp, "virtio-video: codec-threads must be at most %d "
+                   "(0: let the codec library decide)",
+                   VIRTIO_VIDEO_MAX_CODEC_THREADS);
+        return;
+    }
+
+    v->engine = vv_engine_new(&cfg, &errmsg);
+    if (!v->engine) {
+        error_setg(errp, "virtio-video: %s", errmsg);
+        return;
+    }
+
+    v->config.version = cpu_to_le32(0);
+    v->config.max_caps_length =
+        cpu_to_le32(vv_engine_max_caps_length(v->engine));
+    v->config.max_resp_length =
+        cpu_to_le32(vv_engine_max_resp_length(v->engine));
+    strpadcpy((char *)v->config.device_name, sizeof(v->config.device_name),
+              vv_engine_device_name(v->engine), '\0');
+    v->resp_buf_size = vv_engine_max_response_size(v->engine);
+    v->resp_buf = g_malloc0(v->resp_buf_size);
+
+    virtio_init(vdev, vv_engine_virtio_id(v->engine),
+                sizeof(struct virtio_video_config));
+    v->cmd_vq = virtio_add_queue(vdev, v->cmdq_size, virtio_video_handle_cmd);
+    v->event_vq = virtio_add_queue(vdev, v->eventq_size,
+                                   virtio_video_handle_event);
+    trace_virtio_video_realize(v, cfg.mode == VV_MODE_DECODER ? "decoder"
+                                                              : "encoder",
+                               cfg.backend,
+                               vv_engine_max_caps_length(v->engine));
+}
+
+static void virtio_video_unrealize(DeviceState *dev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOVideo *v = VIRTIO_VIDEO(dev);
+
+    virtio_delete_queue(v->cmd_vq);
+    virtio_delete_queue(v->event_vq);
+    virtio_cleanup(vdev);
+    vv_engine_free(v->engine);
+    v->engine = NULL;
+    g_free(v->resp_buf);
+    v->resp_buf = NULL;
+}
+
+static void virtio_video_reset(VirtIODevice *vdev)
+{
+    trace_virtio_video_reset(vdev);
+}
+
+static const VMStateDescription vmstate_virtio_video = {
+    .name = "virtio-video",
+    .minimum_version_id = 1,
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const Property virtio_video_properties[] = {
+    DEFINE_PROP_STRING("mode", VirtIOVideo, mode),
+    DEFINE_PROP_STRING("backend", VirtIOVideo, backend),
+    DEFINE_PROP_UINT32("codec-threads", VirtIOVideo, codec_threads, 0),
+    DEFINE_PROP_UINT32("max-streams", VirtIOVideo, max_streams,
+                       VIRTIO_VIDEO_DEFAULT_MAX_STREAMS),
+    DEFINE_PROP_UINT16("cmdq-size", VirtIOVideo, cmdq_size,
+                       VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE),
+    DEFINE_PROP_UINT16("eventq-size", VirtIOVideo, eventq_size,
+                       VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE),
+};
+
+static void virtio_video_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    device_class_set_props(dc, virtio_video_properties);
+    object_class_property_set_description(klass, "mode",
+        "'decoder' (virtio device 31, the default) or 'encoder' (30)");
+    object_class_property_set_description(klass, "backend",
+        "codec backend (default 'libavcodec'); also the config space's "
+        "device_name");
+    object_class_property_set_description(klass, "codec-threads",
+        "threads each codec instance may use (0: the codec library decides)");
+    object_class_property_set_description(klass, "max-streams",
+        "streams the guest may have open at once (1-1024)");
+    object_class_property_set_description(klass, "cmdq-size",
+        "command virtqueue size; each queued buffer holds one entry "
+        "(power of 2, at most 1024)");
+    object_class_property_set_description(klass, "eventq-size",
+        "event virtqueue size (power of 2, at most 1024)");
+
+    dc->vmsd = &vmstate_virtio_video;
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    vdc->realize = virtio_video_realize;
+    vdc->unrealize = virtio_video_unrealize;
+    vdc->get_config = virtio_video_get_config;
+    vdc->get_features = virtio_video_get_features;
+    vdc->set_status = virtio_video_set_status;
+    vdc->reset = virtio_video_reset;
+}
+
+static const TypeInfo virtio_video_info = {
+    .name = TYPE_VIRTIO_VIDEO,
+    .parent = TYPE_VIRTIO_DEVICE,
+    .instance_size = sizeof(VirtIOVideo),
+    .class_init = virtio_video_class_init,
+};
+
+static void virtio_video_register_types(void)
+{
+    type_register_static(&virtio_video_info);
+}
+
+type_init(virtio_video_register_types)

@@ -1,0 +1,42 @@
+/*
+ * Virtio video device (decoder and encoder)
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef QEMU_VIRTIO_VIDEO_H
+#define QEMU_VIRTIO_VIDEO_H
+
+#include "hw/virtio/virtio.h"
+#include "standard-headers/linux/virtio_video.h"
+#include "qom/object.h"
+
+#define TYPE_VIRTIO_VIDEO "virtio-video-device"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOVideo, VIRTIO_VIDEO)
+
+typedef struct VvEngine VvEngine;
+
+struct VirtIOVideo {
+    VirtIODevice parent_obj;
+
+    /* properties */
+    char *mode;                 /* "decoder" (default) or "encoder" */
+    char *backend;              /* codec backend, default "libavcodec" */
+    uint32_t codec_threads;
+    uint32_t max_streams;
+    uint16_t cmdq_size;
+    uint16_t eventq_size;
+
+    VirtQueue *cmd_vq;
+    VirtQueue *event_vq;
+    VvEngine *engine;
+    struct virtio_video_config config;
+
+    /* response bounce buffer, sized at realize for the largest response */
+    uint8_t *resp_buf;
+    size_t resp_buf_size;
+};
+
+#endif

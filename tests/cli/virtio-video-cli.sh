@@ -1,0 +1,60 @@
+#!/bin/bash
+# virtio-video-pci on QEMU's command line: properties, their help text, and
+# realize errors for bad values.  Prints TAP.
+#
+#   tests/cli/virtio-video-cli.sh path/to/qemu-system-x86_64
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -u
+QEMU=${1:?usage: $0 qemu-system-x86_64}
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '#   %s\n' "$@"; }
+
+# Start QEMU with the device (stopped, no guest code runs) and quit from
+# the monitor; prints QEMU's output, returns its exit status.
+run() {
+    printf 'quit\n' | timeout 60 "$QEMU" -M pc -accel tcg -display none \
+        -nodefaults -S -monitor stdio "$@" 2>&1
+}
+
+help=$("$QEMU" -device virtio-video-pci,help 2>&1)
+for p in mode backend codec-threads max-streams cmdq-size eventq-size; do
+    line=$(grep -E "^  $p=<[a-z0-9]+> +- [^ ]" <<<"$help")
+    if [ -n "$line" ]; then
+        ok "help lists $p with a description"
+    else
+        nok "help lists $p with a description" "$(grep "$p" <<<"$help")"
+    fi
+done
+
+expect_ok() {
+    local out
+    if out=$(run -device "virtio-video-pci,$1"); then
+        ok "accepted: $1"
+    else
+        nok "accepted: $1" "$out"
+    fi
+}
+
+expect_error() {
+    local out
+    if out=$(run -device "virtio-video-pci,$1"); then
+        nok "refused: $1" "QEMU started"
+    elif grep -q -- "$2" <<<"$out"; then
+        ok "refused: $1 ($2)"
+    else
+        nok "refused: $1" "$out"
+    fi
+}
+
+expect_ok "mode=decoder"
+expect_ok "mode=encoder,codec-threads=2,max-streams=4"
+expect_ok "cmdq-size=256,eventq-size=64"
+expect_error "mode=transcoder" "mode must be 'decoder' or 'encoder'"
+expect_error "backend=vdpau" "unknown backend 'vdpau'"
+expect_error "cmdq-size=1000" "powers of 2"
+expect_error "eventq-size=0" "powers of 2"
+expect_error "cmdq-size=2048" "powers of 2"
+expect_error "max-streams=0" "max-streams must be between"
+expect_error "codec-threads=65" "codec-threads must be at most"

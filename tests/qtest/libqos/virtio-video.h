@@ -1,0 +1,72 @@
+/*
+ * libqos driver for virtio-video-pci (decoder and encoder)
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TESTS_LIBQOS_VIRTIO_VIDEO_H
+#define TESTS_LIBQOS_VIRTIO_VIDEO_H
+
+#include "qgraph.h"
+#include "virtio.h"
+#include "virtio-pci.h"
+#include "virtio-video-caps.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_video.h"
+
+typedef struct QVirtioVideo QVirtioVideo;
+typedef struct QVirtioVideoPCI QVirtioVideoPCI;
+
+struct QVirtioVideo {
+    QVirtioDevice *vdev;
+    QPCIDevice *pdev;
+    QGuestAllocator *alloc;
+    bool encoder;               /* the node started it with mode=encoder */
+    QVirtQueue *cmdq;
+    QVirtQueue *eventq;
+};
+
+struct QVirtioVideoPCI {
+    QVirtioPCIDevice pci_vdev;
+    QVirtioVideo video;
+};
+
+/* Features the driver accepts from what the device offers. */
+#define QVIRTIO_VIDEO_DRIVER_FEATURES \
+    ((1ull << VIRTIO_F_VERSION_1) | \
+     (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) | \
+     (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG))
+
+QTestState *qvirtio_video_qts(QVirtioVideo *v);
+
+/*
+ * Put one command on the command queue and wait for its completion.
+ * @req is sent in descriptors of at most @split bytes (0: one descriptor);
+ * @resp_size bytes of device-writable buffer follow (0: none at all).
+ * Returns the used length the device reported; the response is copied to
+ * @resp.
+ */
+uint32_t qvirtio_video_cmd_split(QVirtioVideo *v, const void *req,
+                                 size_t req_len, size_t split,
+                                 void *resp, size_t resp_size);
+uint32_t qvirtio_video_cmd(QVirtioVideo *v, const void *req, size_t req_len,
+                           void *resp, size_t resp_size);
+
+/*
+ * Post a QUERY_CAPABILITY and say whether it completed at once.  Under qtest
+ * the device handles a kick synchronously, so false means it never will.
+ */
+bool qvirtio_video_cmd_completes(QVirtioVideo *v);
+
+uint32_t qvirtio_video_max_caps_length(QVirtioVideo *v);
+
+/*
+ * QUERY_CAPABILITY for @queue_type with a max_caps_length response buffer;
+ * fails the test if the response does not parse.
+ */
+void qvirtio_video_query_caps(QVirtioVideo *v, uint32_t queue_type,
+                              QVVCaps *caps);
+
+#endif

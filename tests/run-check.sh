@@ -1,0 +1,94 @@
+#!/bin/bash
+# Run every test of the project and print one TAP stream, ending with a
+# "N passed, N failed" line.  Exits non-zero if anything failed.
+#
+#   tests/run-check.sh [group...]     groups: unit qtest cli (default: all)
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${VV_BUILD_DIR:-$top/build}
+QEMU=$B/qemu-build/qemu-system-x86_64
+QOS=$B/qemu-build/tests/qtest/qos-test
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli)
+
+n=0 passed=0 failed=0 skipped=0
+
+# Feed TAP from a command; renumber its results into ours.
+# $1: label for a crash without a result line; rest: the command.
+run_tap() {
+    local label=$1 line rc seen=0 out
+    shift
+    out=$(mktemp)
+    "$@" > "$out" 2>&1
+    rc=$?
+    while IFS= read -r line; do
+        if [[ $line =~ ^(not )?ok\ [0-9]+\ ?(.*)$ ]]; then
+            local rest=${BASH_REMATCH[2]}
+            n=$((n + 1)); seen=$((seen + 1))
+            if [ -n "${BASH_REMATCH[1]}" ]; then
+                failed=$((failed + 1))
+                echo "not ok $n $rest"
+            else
+                case "$rest" in
+                *"# SKIP"*) skipped=$((skipped + 1)) ;;
+                *) passed=$((passed + 1)) ;;
+                esac
+                echo "ok $n $rest"
+            fi
+        elif [[ $line == "Bail out!"* || $line == *ERROR:* ]]; then
+            echo "# $line"
+        fi
+    done < "$out"
+    if [ $rc != 0 ] && ! grep -q '^not ok' "$out"; then
+        n=$((n + 1)); failed=$((failed + 1))
+        echo "not ok $n - $label exited with status $rc"
+        tail -n 20 "$out" | sed 's/^/#   /'
+    elif [ $seen = 0 ]; then
+        n=$((n + 1)); failed=$((failed + 1))
+        echo "not ok $n - $label ran no test"
+    fi
+    rm -f "$out"
+}
+
+for g in "${groups[@]}"; do
+    case $g in
+    unit)
+        echo "# unit tests of the engine (standalone build in $B/unit)"
+        for t in "$B"/unit/tests/unit/test-vv-*; do
+            [ -f "$t" ] && [ -x "$t" ] || continue
+            run_tap "$(basename "$t")" "$t" --tap
+        done
+        ;;
+    qtest)
+        echo "# qtests through virtqueues ($QOS)"
+        if [ ! -x "$QOS" ] || [ ! -x "$QEMU" ]; then
+            n=$((n + 1)); failed=$((failed + 1))
+            echo "not ok $n - qos-test or qemu-system-x86_64 not built (run make)"
+            continue
+        fi
+        paths=$(QTEST_QEMU_BINARY=$QEMU "$QOS" -l | grep '^/.*virtio-video')
+        for p in $paths; do
+            QTEST_QEMU_BINARY=$QEMU run_tap "$p" timeout 600 "$QOS" --tap -p "$p"
+        done
+        ;;
+    cli)
+        echo "# command line and properties"
+        run_tap cli bash "$top/tests/cli/virtio-video-cli.sh" "$QEMU"
+        ;;
+    *)
+        echo "run-check: unknown group $g" >&2
+        exit 2
+        ;;
+    esac
+done
+
+echo "1..$n"
+if [ $skipped -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ $failed = 0 ]

@@ -1,0 +1,34 @@
+# virtio-video for QEMU: front door.
+#
+#   make                 install missing packages, fetch QEMU 10.0.x, build
+#                        build/qemu-system-x86_64 with the device
+#   make check           everything `make` does, then every test
+#   make unit            the engine's standalone build and unit tests only
+#   make clean           remove build/ (the source download and ccache stay)
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+B := build
+QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
+
+.PHONY: all deps qemu unit check check-unit check-qtest clean
+
+all: qemu
+
+deps:
+	@bash qemu/scripts/deps.sh
+
+qemu: deps
+	@bash qemu/scripts/build.sh $(QEMU_TARGETS)
+
+$(B)/unit/build.ninja: | deps
+	@meson setup --quiet $(B)/unit . >/dev/null
+
+unit: $(B)/unit/build.ninja
+	@ninja -C $(B)/unit >/dev/null
+
+check: qemu unit
+	@bash tests/run-check.sh
+
+clean:
+	rm -rf $(B)

@@ -22,7 +22,7 @@ qemu: deps
 	@bash qemu/scripts/build.sh $(QEMU_TARGETS)
 
 $(B)/unit/build.ninja: | deps
-	@meson setup --quiet $(B)/unit . >/dev/null
+	@meson setup $(B)/unit . >/dev/null
 
 unit: $(B)/unit/build.ninja
 	@ninja -C $(B)/unit >/dev/null

@@ -14,6 +14,8 @@
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/iov.h"
+#include "qemu/main-loop.h"
+#include "system/dma.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "hw/qdev-properties.h"
@@ -35,15 +37,129 @@ static void virtio_video_guest_error(void *opaque, const char *msg)
     qemu_log_mask(LOG_GUEST_ERROR, "%s\n", msg);
 }
 
+/*
+ * Guest memory for resources.  Only plain RAM is accepted: a range that
+ * dma_memory_map() can only bounce (MMIO, or a partial mapping) is refused,
+ * so the engine always holds direct, long-lived mappings.
+ */
+static void *virtio_video_map(void *opaque, uint64_t addr, uint64_t len,
+                              bool write)
+{
+    VirtIOVideo *v = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(v);
+    DMADirection dir = write ? DMA_DIRECTION_FROM_DEVICE
+                             : DMA_DIRECTION_TO_DEVICE;
+    dma_addr_t mapped = len;
+    ram_addr_t offset;
+    void *host;
+
+    host = dma_memory_map(vdev->dma_as, addr, &mapped, dir,
+                          MEMTXATTRS_UNSPECIFIED);
+    if (!host) {
+        trace_virtio_video_map_fail(v, addr, len);
+        return NULL;
+    }
+    if (mapped != len || !memory_region_from_host(host, &offset)) {
+        dma_memory_unmap(vdev->dma_as, host, mapped, dir, 0);
+        trace_virtio_video_map_fail(v, addr, len);
+        return NULL;
+    }
+    return host;
+}
+
+static void virtio_video_unmap(void *opaque, void *host, uint64_t len,
+                               bool write)
+{
+    VirtIOVideo *v = opaque;
+
+    dma_memory_unmap(VIRTIO_DEVICE(v)->dma_as, host, len,
+                     write ? DMA_DIRECTION_FROM_DEVICE
+                           : DMA_DIRECTION_TO_DEVICE,
+                     write ? len : 0);
+}
+
+static void virtio_video_kick(void *opaque)
+{
+    VirtIOVideo *v = opaque;
+
+    qemu_bh_schedule(v->bh);
+}
+
+static const VvEngineOps virtio_video_engine_ops = {
+    .map = virtio_video_map,
+    .unmap = virtio_video_unmap,
+    .kick = virtio_video_kick,
+    .guest_error = virtio_video_guest_error,
+};
+
+/* A pending command finished: its element is the token. */
+static void virtio_video_complete(void *opaque, void *token,
+                                  const void *resp, size_t len)
+{
+    VirtIOVideo *v = opaque;
+    VirtQueueElement *elem = token;
+    size_t written = iov_from_buf(elem->in_sg, elem->in_num, 0, resp, len);
+
+    trace_virtio_video_complete(v, ldl_le_p(resp), written);
+    virtqueue_push(v->cmd_vq, elem, written);
+    g_free(elem);
+    v->cmd_pushed = true;
+}
+
+/* Events wait for a buffer on the eventq; false leaves them queued. */
+static bool virtio_video_deliver_event(void *opaque, const void *event,
+                                       size_t len)
+{
+    VirtIOVideo *v = opaque;
+    VirtQueueElement *elem = virtqueue_pop(v->event_vq,
+                                           sizeof(VirtQueueElement));
+    size_t written;
+
+    if (!elem) {
+        return false;
+    }
+    written = iov_from_buf(elem->in_sg, elem->in_num, 0, event, len);
+    trace_virtio_video_event(v, ldl_le_p(event), ldl_le_p(event + 4));
+    virtqueue_push(v->event_vq, elem, written);
+    g_free(elem);
+    v->event_pushed = true;
+    return true;
+}
+
+static void virtio_video_flush(VirtIOVideo *v)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(v);
+
+    vv_engine_poll(v->engine, virtio_video_complete,
+                   virtio_video_deliver_event, v);
+    if (v->cmd_pushed) {
+        v->cmd_pushed = false;
+        virtio_notify(vdev, v->cmd_vq);
+    }
+    if (v->event_pushed) {
+        v->event_pushed = false;
+        virtio_notify(vdev, v->event_vq);
+    }
+}
+
+static void virtio_video_bh(void *opaque)
+{
+    VirtIOVideo *v = opaque;
+
+    if (!VIRTIO_DEVICE(v)->broken) {
+        virtio_video_flush(v);
+    }
+}
+
 static void virtio_video_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOVideo *v = VIRTIO_VIDEO(vdev);
     VirtQueueElement *elem;
-    bool pushed = false;
 
     for (;;) {
         g_autofree uint8_t *req = NULL;
-        size_t out_len, in_len, req_len, resp_len;
+        size_t out_len, in_len, req_len, resp_len = 0;
+        VvCmdStatus st;
 
         elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
         if (!elem) {
@@ -60,7 +176,7 @@ static void virtio_video_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
             trace_virtio_video_cmd_dropped(v, out_len, in_len);
             virtqueue_push(vq, elem, 0);
             g_free(elem);
-            pushed = true;
+            v->cmd_pushed = true;
             continue;
         }
 
@@ -72,30 +188,33 @@ static void virtio_video_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
         req = g_malloc(req_len ?: 1);
         iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
 
-        resp_len = vv_engine_handle_command(v->engine, req, req_len,
-                                            v->resp_buf,
-                                            MIN(in_len, v->resp_buf_size));
+        st = vv_engine_handle_command(v->engine, req, req_len, elem,
+                                      v->resp_buf,
+                                      MIN(in_len, v->resp_buf_size),
+                                      &resp_len);
         trace_virtio_video_cmd(v, req_len >= 4 ? ldl_le_p(req) : 0,
                                req_len >= 8 ? ldl_le_p(req + 4) : 0,
-                               req_len, ldl_le_p(v->resp_buf), resp_len);
-
+                               req_len, st == VV_CMD_DONE ?
+                               ldl_le_p(v->resp_buf) : 0, resp_len);
+        if (st == VV_CMD_PENDING) {
+            continue;       /* the engine owns elem now */
+        }
+        /* earlier completions go first */
+        vv_engine_poll(v->engine, virtio_video_complete,
+                       virtio_video_deliver_event, v);
         iov_from_buf(elem->in_sg, elem->in_num, 0, v->resp_buf, resp_len);
         virtqueue_push(vq, elem, resp_len);
         g_free(elem);
-        pushed = true;
+        v->cmd_pushed = true;
     }
-    if (pushed) {
-        virtio_notify(vdev, vq);
-    }
+    virtio_video_flush(v);
 }
 
 static void virtio_video_handle_event(VirtIODevice *vdev, VirtQueue *vq)
 {
-    /*
-     * The driver posts empty event buffers here; they stay on the ring
-     * until the device has an event to report.
-     */
+    /* new event buffers: deliver what waited for one */
     trace_virtio_video_event_kick(vdev);
+    virtio_video_flush(VIRTIO_VIDEO(vdev));
 }
 
 static void virtio_video_get_config(VirtIODevice *vdev, uint8_t *config)
@@ -141,7 +260,8 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
         .backend = v->backend ?: "libavcodec",
         .codec_threads = v->codec_threads,
         .max_streams = v->max_streams,
-        .guest_error = virtio_video_guest_error,
+        .av1 = v->av1,
+        .ops = &virtio_video_engine_ops,
         .opaque = v,
     };
     g_autofree char *errmsg = NULL;
@@ -187,6 +307,8 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
               vv_engine_device_name(v->engine), '\0');
     v->resp_buf_size = vv_engine_max_response_size(v->engine);
     v->resp_buf = g_malloc0(v->resp_buf_size);
+    v->bh = qemu_bh_new_guarded(virtio_video_bh, v,
+                                &DEVICE(v)->mem_reentrancy_guard);
 
     virtio_init(vdev, vv_engine_virtio_id(v->engine),
                 sizeof(struct virtio_video_config));
@@ -199,23 +321,35 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
                                vv_engine_max_caps_length(v->engine));
 }
 
+/* The engine gives back elements it held when the device is reset. */
+static void virtio_video_drop(void *opaque, void *token)
+{
+    g_free(token);
+}
+
 static void virtio_video_unrealize(DeviceState *dev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOVideo *v = VIRTIO_VIDEO(dev);
 
+    vv_engine_free(v->engine, virtio_video_drop, v);
+    v->engine = NULL;
+    qemu_bh_delete(v->bh);
     virtio_delete_queue(v->cmd_vq);
     virtio_delete_queue(v->event_vq);
     virtio_cleanup(vdev);
-    vv_engine_free(v->engine);
-    v->engine = NULL;
     g_free(v->resp_buf);
     v->resp_buf = NULL;
 }
 
 static void virtio_video_reset(VirtIODevice *vdev)
 {
+    VirtIOVideo *v = VIRTIO_VIDEO(vdev);
+
     trace_virtio_video_reset(vdev);
+    /* stops every worker: nothing is written to the guest after this */
+    vv_engine_reset(v->engine, virtio_video_drop, v);
+    v->cmd_pushed = v->event_pushed = false;
 }
 
 static const VMStateDescription vmstate_virtio_video = {
@@ -238,6 +372,7 @@ static const Property virtio_video_properties[] = {
                        VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE),
     DEFINE_PROP_UINT16("eventq-size", VirtIOVideo, eventq_size,
                        VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE),
+    DEFINE_PROP_BOOL("av1", VirtIOVideo, av1, false),
 };
 
 static void virtio_video_class_init(ObjectClass *klass, void *data)
@@ -260,6 +395,9 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
         "(power of 2, at most 1024)");
     object_class_property_set_description(klass, "eventq-size",
         "event virtqueue size (power of 2, at most 1024)");
+    object_class_property_set_description(klass, "av1",
+        "decoder: also offer AV1 as format 0x1007, a project extension "
+        "that existing guest drivers do not know (default off)");
 
     dc->vmsd = &vmstate_virtio_video;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);

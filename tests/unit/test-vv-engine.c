@@ -26,13 +26,17 @@ static void count_guest_error(void *opaque, const char *msg)
     guest_errors++;
 }
 
+static const VvEngineOps test_ops = {
+    .guest_error = count_guest_error,
+};
+
 static VvEngine *engine_new(VvMode mode)
 {
     VvEngineConfig cfg = {
         .mode = mode,
         .backend = "libavcodec",
         .max_streams = 4,
-        .guest_error = count_guest_error,
+        .ops = &test_ops,
     };
     char *err = NULL;
     VvEngine *e = vv_engine_new(&cfg, &err);
@@ -49,7 +53,9 @@ static size_t cmd(VvEngine *e, const uint8_t *req, size_t len,
     size_t n;
 
     memset(resp, 0xcc, resp_size);
-    n = vv_engine_handle_command(e, req, len, resp, resp_size);
+    g_assert_cmpint(vv_engine_handle_command(e, req, len, NULL, resp,
+                                             resp_size, &n),
+                    ==, VV_CMD_DONE);
     g_assert_cmpuint(n, >=, 8);
     g_assert_cmpuint(n, <=, resp_size);
     return n;
@@ -157,7 +163,7 @@ static void test_decoder_caps(void)
                         VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER);
     }
     g_assert_null(qvv_caps_check_masks(&in, &out));
-    vv_engine_free(e);
+    vv_engine_free(e, NULL, NULL);
 }
 
 static void test_encoder_caps(void)
@@ -184,7 +190,7 @@ static void test_encoder_caps(void)
         g_assert_cmpuint(out.descs[i].frames[0].num_rates, >, 0);
     }
     g_assert_null(qvv_caps_check_masks(&in, &out));
-    vv_engine_free(e);
+    vv_engine_free(e, NULL, NULL);
 }
 
 static uint32_t resp_type(const uint8_t *resp)
@@ -239,18 +245,21 @@ static void test_bad_requests(void)
     n = cmd(e, req, 16, resp, sizeof(resp));
     g_assert_cmphex(resp_type(resp), ==,
                     VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY);
-    vv_engine_free(e);
+    vv_engine_free(e, NULL, NULL);
 }
 
-/* Commands not implemented yet answer an error at once. */
-static void test_unimplemented(void)
+/* Stream commands on a stream that does not exist. */
+static void test_unknown_stream(void)
 {
     VvEngine *e = engine_new(VV_MODE_DECODER);
     uint8_t req[256] = { 0 }, resp[64];
     uint32_t type;
 
-    for (type = VIRTIO_VIDEO_CMD_STREAM_CREATE;
+    for (type = VIRTIO_VIDEO_CMD_STREAM_DESTROY;
          type <= VIRTIO_VIDEO_CMD_SET_PARAMS_EXT; type++) {
+        if (type == VIRTIO_VIDEO_CMD_QUERY_CONTROL) {
+            continue;           /* not about a stream */
+        }
         memset(req, 0, sizeof(req));
         vv_st32(req, type);
         vv_st32(req + 4, 1);
@@ -259,12 +268,10 @@ static void test_unimplemented(void)
         vv_st32(req + 56, 1);           /* ... 1 entry */
         g_assert_cmpuint(cmd(e, req, sizeof(req), resp, sizeof(resp)),
                          ==, 8);
-        g_assert_cmphex(resp_type(resp), >=,
-                        VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
-        g_assert_cmphex(resp_type(resp), <=,
-                        VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL);
+        g_assert_cmphex(resp_type(resp), ==,
+                        VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
     }
-    vv_engine_free(e);
+    vv_engine_free(e, NULL, NULL);
 }
 
 static void test_bad_backend(void)
@@ -286,7 +293,7 @@ static void test_config_values(void)
     g_assert_cmpuint(vv_engine_max_response_size(e), >=,
                      vv_engine_max_caps_length(e));
     g_assert_cmpuint(vv_engine_max_request_size(e), >=, 88 + 16);
-    vv_engine_free(e);
+    vv_engine_free(e, NULL, NULL);
 }
 
 int main(int argc, char **argv)
@@ -295,7 +302,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vv/engine/decoder-caps", test_decoder_caps);
     g_test_add_func("/vv/engine/encoder-caps", test_encoder_caps);
     g_test_add_func("/vv/engine/bad-requests", test_bad_requests);
-    g_test_add_func("/vv/engine/unimplemented", test_unimplemented);
+    g_test_add_func("/vv/engine/unknown-stream", test_unknown_stream);
     g_test_add_func("/vv/engine/bad-backend", test_bad_backend);
     g_test_add_func("/vv/engine/config-values", test_config_values);
     return g_test_run();

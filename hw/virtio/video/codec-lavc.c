@@ -26,13 +26,20 @@
  * bitstream syntax limits, clamped to 8192.
  */
 static const VvLavcFormat lavc_formats[] = {
-    { VIRTIO_VIDEO_FORMAT_H264,  AV_CODEC_ID_H264,  16, 8192, 8192, true },
-    { VIRTIO_VIDEO_FORMAT_HEVC,  AV_CODEC_ID_HEVC,  16, 8192, 8192, true },
-    { VIRTIO_VIDEO_FORMAT_VP8,   AV_CODEC_ID_VP8,   16, 8192, 8192, true },
-    { VIRTIO_VIDEO_FORMAT_VP9,   AV_CODEC_ID_VP9,   16, 8192, 8192, true },
-    { VIRTIO_VIDEO_FORMAT_MPEG2, AV_CODEC_ID_MPEG2VIDEO,
-      16, 8192, 8192, false },
-    { VIRTIO_VIDEO_FORMAT_MPEG4, AV_CODEC_ID_MPEG4, 16, 8191, 8191, false },
+    { VIRTIO_VIDEO_FORMAT_H264, AV_CODEC_ID_H264, 16, 8192, 8192,
+      .encodable = true, .byte_stream = true },
+    { VIRTIO_VIDEO_FORMAT_HEVC, AV_CODEC_ID_HEVC, 16, 8192, 8192,
+      .encodable = true, .byte_stream = true },
+    { VIRTIO_VIDEO_FORMAT_VP8, AV_CODEC_ID_VP8, 16, 8192, 8192,
+      .encodable = true },
+    { VIRTIO_VIDEO_FORMAT_VP9, AV_CODEC_ID_VP9, 16, 8192, 8192,
+      .encodable = true },
+    { VIRTIO_VIDEO_FORMAT_MPEG2, AV_CODEC_ID_MPEG2VIDEO, 16, 8192, 8192,
+      .byte_stream = true },
+    { VIRTIO_VIDEO_FORMAT_MPEG4, AV_CODEC_ID_MPEG4, 16, 8191, 8191,
+      .byte_stream = true },
+    { VIRTIO_VIDEO_FORMAT_AV1, AV_CODEC_ID_AV1, 16, 8192, 8192,
+      .extension = true },
 };
 /* Raw formats and the pixel format each one is in libav* terms. */
 static const struct {
@@ -151,8 +158,10 @@ static bool raw_format_available(enum AVPixelFormat pix_fmt, VvMode mode)
     return false;
 }
 
-static bool lavc_probe(VvMode mode, VvCaps *caps, char **errmsg)
+static bool lavc_probe(const VvEngineConfig *cfg, VvCaps *caps,
+                       char **errmsg)
 {
+    VvMode mode = cfg->mode;
     unsigned coded_q = mode == VV_MODE_DECODER ? VV_QUEUE_INPUT
                                                : VV_QUEUE_OUTPUT;
     unsigned raw_q = !coded_q;
@@ -168,6 +177,9 @@ static bool lavc_probe(VvMode mode, VvCaps *caps, char **errmsg)
         VvRange w, h;
 
         if (mode == VV_MODE_ENCODER && !lf->encodable) {
+            continue;
+        }
+        if (lf->extension && !(mode == VV_MODE_DECODER && cfg->av1)) {
             continue;
         }
         if (!vv_lavc_find_codec(lf->codec_id, mode == VV_MODE_ENCODER)) {

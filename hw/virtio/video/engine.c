@@ -1,5 +1,10 @@
 /*
- * virtio-video engine: device state and command dispatch.
+ * virtio-video engine: device state, command dispatch, completions.
+ *
+ * Commands that only read or set state are answered at once.  Those that
+ * depend on the codec (RESOURCE_QUEUE, STREAM_DRAIN, QUEUE_CLEAR,
+ * RESOURCE_DESTROY_ALL, STREAM_DESTROY) become jobs for the stream's worker
+ * and complete later, through the completion queue and vv_engine_poll().
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
@@ -9,10 +14,8 @@
 #include <string.h>
 #include <glib.h>
 
-#include "vv-engine.h"
-#include "vv-caps.h"
-#include "vv-codec.h"
-#include "vv-protocol.h"
+#include "vv-internal.h"
+#include "vv-layout.h"
 
 /* Config space values are at least this (what crosvm and drivers expect). */
 #define VV_MIN_CAPS_LENGTH      1024
@@ -22,33 +25,109 @@
  * of an 8192x8192 ARGB frame, plus one per plane.
  */
 #define VV_MAX_ENTRIES  (8192 * 8192 * 4 / 4096 + VIRTIO_VIDEO_MAX_PLANES)
+/* Largest resource: an 8192x8192 ARGB frame. */
+#define VV_MAX_RESOURCE_SIZE    ((size_t)8192 * 8192 * 4)
+/* Resources per queue of a stream (V4L2 allows 32 buffers; be generous). */
+#define VV_MAX_RESOURCES        256
+/* Bitstream buffer sizes the guest may ask for. */
+#define VV_MIN_BITSTREAM_SIZE   4096
+#define VV_MAX_BITSTREAM_SIZE   (64 * 1024 * 1024)
 
 const VvBackend *const vv_backends[] = {
     &vv_backend_lavc,
     NULL,
 };
 
-struct VvEngine {
-    VvEngineConfig cfg;
-    const VvBackend *backend;
-    VvCaps caps;
-    uint32_t max_caps_length;
-};
+typedef struct VvCompletion {
+    void *token;
+    VvStream *gone;             /* a destroyed stream to free */
+    size_t len;
+    uint8_t resp[sizeof(struct virtio_video_resource_queue_resp)];
+} VvCompletion;
 
-static void G_GNUC_PRINTF(2, 3)
-guest_error(VvEngine *e, const char *fmt, ...)
+typedef struct VvEventMsg {
+    uint8_t ev[sizeof(struct virtio_video_event)];
+} VvEventMsg;
+
+void vv_guest_error(VvEngine *e, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
 
-    if (!e->cfg.guest_error) {
+    if (!e->ops.guest_error) {
         return;
     }
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    e->cfg.guest_error(e->cfg.opaque, msg);
+    e->ops.guest_error(e->cfg.opaque, msg);
     g_free(msg);
+}
+
+static void kick(VvEngine *e)
+{
+    if (e->ops.kick) {
+        e->ops.kick(e->cfg.opaque);
+    }
+}
+
+static void push_completion(VvEngine *e, VvCompletion *c)
+{
+    g_mutex_lock(&e->lock);
+    g_queue_push_tail(&e->completions, c);
+    g_mutex_unlock(&e->lock);
+    kick(e);
+}
+
+void vv_complete(VvEngine *e, void *token, const void *resp, size_t len)
+{
+    VvCompletion *c = g_new0(VvCompletion, 1);
+
+    g_assert(len <= sizeof(c->resp));
+    c->token = token;
+    c->len = len;
+    memcpy(c->resp, resp, len);
+    push_completion(e, c);
+}
+
+void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
+                     uint32_t stream_id)
+{
+    uint8_t resp[sizeof(struct virtio_video_cmd_hdr)];
+
+    vv_complete(e, token, resp, vv_write_hdr(resp, type, stream_id));
+}
+
+void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
+                        uint64_t timestamp, uint32_t flags, uint32_t size)
+{
+    uint8_t resp[sizeof(struct virtio_video_resource_queue_resp)];
+
+    vv_write_hdr(resp, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, stream_id);
+    vv_st64(resp + 8, timestamp);
+    vv_st32(resp + 16, flags);
+    vv_st32(resp + 20, size);
+    vv_complete(e, token, resp, sizeof(resp));
+}
+
+void vv_complete_stream_gone(VvEngine *e, VvStream *s)
+{
+    VvCompletion *c = g_new0(VvCompletion, 1);
+
+    c->gone = s;
+    push_completion(e, c);
+}
+
+void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id)
+{
+    VvEventMsg *m = g_new0(VvEventMsg, 1);
+
+    vv_st32(m->ev, type);
+    vv_st32(m->ev + 4, stream_id);
+    g_mutex_lock(&e->lock);
+    g_queue_push_tail(&e->events, m);
+    g_mutex_unlock(&e->lock);
+    kick(e);
 }
 
 VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
@@ -72,8 +151,11 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     e = g_new0(VvEngine, 1);
     e->cfg = *cfg;
     e->cfg.backend = (*b)->name;
+    if (cfg->ops) {
+        e->ops = *cfg->ops;
+    }
     e->backend = *b;
-    if (!e->backend->probe(cfg->mode, &e->caps, errmsg)) {
+    if (!e->backend->probe(&e->cfg, &e->caps, errmsg)) {
         g_free(e);
         return NULL;
     }
@@ -81,11 +163,19 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     need = MAX(vv_caps_encoded_size(&e->caps.queue[VV_QUEUE_INPUT]),
                vv_caps_encoded_size(&e->caps.queue[VV_QUEUE_OUTPUT]));
     e->max_caps_length = MAX(VV_MIN_CAPS_LENGTH, (need + 255) & ~(size_t)255);
+    e->streams = g_hash_table_new(NULL, NULL);
+    g_mutex_init(&e->lock);
+    g_queue_init(&e->completions);
+    g_queue_init(&e->events);
     return e;
 }
 
-void vv_engine_free(VvEngine *e)
+void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
+                    void *opaque)
 {
+    vv_engine_reset(e, drop, opaque);
+    g_hash_table_destroy(e->streams);
+    g_mutex_clear(&e->lock);
     g_free(e);
 }
 
@@ -126,50 +216,591 @@ size_t vv_engine_max_request_size(const VvEngine *e)
            (size_t)VV_MAX_ENTRIES * sizeof(struct virtio_video_mem_entry);
 }
 
-static size_t error_response(VvEngine *e, uint8_t *resp, uint32_t code,
-                             const VvRequest *req, const char *why)
+/* ---- backings ---- */
+
+VvBacking *vv_backing_ref(VvBacking *b)
 {
-    guest_error(e, "virtio-video: %s (0x%x) on stream %u: %s",
-                vv_cmd_name(req->type), req->type, req->stream_id, why);
-    return vv_write_hdr(resp, code, req->stream_id);
+    g_atomic_int_inc(&b->ref);
+    return b;
 }
 
-static size_t cmd_query_capability(VvEngine *e, const VvRequest *req,
-                                   uint8_t *resp, size_t resp_size)
+static void backing_unmap(VvBacking *b)
+{
+    unsigned i;
+
+    for (i = 0; i < b->num_segs; i++) {
+        if (b->segs[i].host && b->e->ops.unmap) {
+            b->e->ops.unmap(b->e->cfg.opaque, b->segs[i].host,
+                            b->segs[i].len, b->write);
+        }
+    }
+}
+
+void vv_backing_unref(VvBacking *b)
+{
+    if (g_atomic_int_dec_and_test(&b->ref)) {
+        backing_unmap(b);
+        g_free(b);
+    }
+}
+
+/* ---- commands ---- */
+
+typedef struct Cmd {
+    VvEngine *e;
+    const VvRequest *req;
+    void *token;
+    uint8_t *resp;
+    size_t resp_size;
+    size_t resp_len;
+} Cmd;
+
+static VvCmdStatus reply_hdr(Cmd *c, uint32_t type)
+{
+    c->resp_len = vv_write_hdr(c->resp, type, c->req->stream_id);
+    return VV_CMD_DONE;
+}
+
+static VvCmdStatus reply_error(Cmd *c, uint32_t code, const char *why)
+{
+    vv_guest_error(c->e, "virtio-video: %s (0x%x) on stream %u: %s",
+                   vv_cmd_name(c->req->type), c->req->type,
+                   c->req->stream_id, why);
+    return reply_hdr(c, code);
+}
+
+static VvStream *find_stream(VvEngine *e, uint32_t id)
+{
+    return g_hash_table_lookup(e->streams, GUINT_TO_POINTER(id));
+}
+
+static bool format_in(const VvQueueCaps *q, uint32_t format)
+{
+    return vv_caps_find(q, format) >= 0;
+}
+
+static VvJob *job_new(VvJobType type, Cmd *c)
+{
+    VvJob *job = g_new0(VvJob, 1);
+
+    job->type = type;
+    job->token = c->token;
+    job->stream_id = c->req->stream_id;
+    return job;
+}
+
+static VvCmdStatus cmd_query_capability(Cmd *c)
 {
     const VvQueueCaps *q =
-        &e->caps.queue[vv_queue_index(req->u.queue.queue_type)];
-    size_t len = vv_caps_encode(q, req->stream_id, resp, resp_size);
+        &c->e->caps.queue[vv_queue_index(c->req->u.queue.queue_type)];
 
-    if (!len) {
-        return error_response(e, resp, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
-                              req, "response buffer smaller than "
-                              "max_caps_length");
+    c->resp_len = vv_caps_encode(q, c->req->stream_id, c->resp, c->resp_size);
+    if (!c->resp_len) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "response buffer smaller than max_caps_length");
     }
-    return len;
+    return VV_CMD_DONE;
 }
 
-size_t vv_engine_handle_command(VvEngine *e, const void *req_buf,
-                                size_t req_len, void *resp_buf,
-                                size_t resp_size)
+static VvCmdStatus cmd_stream_create(Cmd *c)
 {
-    uint8_t *resp = resp_buf;
-    const char *why;
+    VvEngine *e = c->e;
+    const VvRequest *req = c->req;
+    uint32_t fmt = req->u.stream_create.coded_format;
+    unsigned coded_q = e->cfg.mode == VV_MODE_DECODER ? VV_QUEUE_INPUT
+                                                      : VV_QUEUE_OUTPUT;
+    VvStream *s;
+
+    if (e->cfg.mode != VV_MODE_DECODER) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                           "encoder streams are not implemented yet");
+    }
+    if (find_stream(e, req->stream_id)) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID,
+                           "stream id already in use");
+    }
+    if (g_hash_table_size(e->streams) >= e->cfg.max_streams ||
+        g_list_length(e->dying) >= e->cfg.max_streams) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY,
+                           "too many streams (max-streams)");
+    }
+    if (!format_in(&e->caps.queue[coded_q], fmt)) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "unsupported coded format");
+    }
+    /* VIRTIO_OBJECT is provisional here: Gen B drivers always send it */
+    if (req->u.stream_create.in_mem_type > VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ||
+        req->u.stream_create.out_mem_type >
+        VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "unknown memory type");
+    }
+    s = vv_stream_new(e, req->stream_id, fmt,
+                      req->u.stream_create.in_mem_type,
+                      req->u.stream_create.out_mem_type);
+    g_hash_table_insert(e->streams, GUINT_TO_POINTER(req->stream_id), s);
+    return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static VvCmdStatus cmd_stream_destroy(Cmd *c, VvStream *s)
+{
+    g_hash_table_remove(c->e->streams, GUINT_TO_POINTER(s->id));
+    c->e->dying = g_list_prepend(c->e->dying, s);
+    vv_stream_push(s, job_new(VV_JOB_DESTROY, c));
+    return VV_CMD_PENDING;
+}
+
+static VvCmdStatus cmd_stream_drain(Cmd *c, VvStream *s)
+{
+    const char *why = NULL;
+
+    g_mutex_lock(&s->lock);
+    if (s->draining) {
+        why = "a drain is already running";
+    } else if (s->failed) {
+        why = "the stream has failed";
+    } else {
+        s->draining = true;
+    }
+    g_mutex_unlock(&s->lock);
+    if (why) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, why);
+    }
+    vv_stream_push(s, job_new(VV_JOB_DRAIN, c));
+    return VV_CMD_PENDING;
+}
+
+/* Map the guest entries of a RESOURCE_CREATE; NULL and *why on failure. */
+static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
+                              const char **why)
+{
+    const uint32_t n = req->u.resource_create.total_entries;
+    VvBacking *b = g_malloc0(sizeof(*b) + n * sizeof(VvSeg));
+    const uint8_t *ent = req->u.resource_create.entries;
+    unsigned plane, i = 0;
+
+    b->ref = 1;
+    b->e = e;
+    b->write = write;
+    b->num_planes = req->u.resource_create.num_planes;
+    for (plane = 0; plane < b->num_planes; plane++) {
+        uint32_t count = req->u.resource_create.num_entries[plane];
+        unsigned j;
+
+        b->planes[plane].first = i;
+        b->planes[plane].count = count;
+        for (j = 0; j < count; j++, i++, ent += 16) {
+            uint64_t addr = vv_ld64(ent);
+            uint32_t len = vv_ld32(ent + 8);
+
+            if (!len || len > VV_MAX_RESOURCE_SIZE - b->size) {
+                *why = "entry of length 0, or resource too large";
+                goto fail;
+            }
+            b->segs[i].host = e->ops.map ?
+                e->ops.map(e->cfg.opaque, addr, len, write) : NULL;
+            if (!b->segs[i].host) {
+                *why = "entry is not guest RAM";
+                goto fail;
+            }
+            b->segs[i].len = len;
+            b->num_segs = i + 1;
+            b->planes[plane].size += len;
+            b->size += len;
+        }
+    }
+    return b;
+
+fail:
+    b->num_segs = i;
+    backing_unmap(b);
+    g_free(b);
+    return NULL;
+}
+
+static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
+{
+    const VvRequest *req = c->req;
+    unsigned q = vv_queue_index(req->u.resource_create.queue_type);
+    /* the device writes decoder OUTPUT and encoder OUTPUT buffers */
+    bool write = q == VV_QUEUE_OUTPUT;
+    uint32_t layout = req->u.resource_create.planes_layout;
+    const char *why = NULL;
+    uint32_t mem_type;
+    VvBacking *b;
+    bool full;
+
+    g_mutex_lock(&s->lock);
+    mem_type = s->mem_type[q];
+    full = g_hash_table_size(s->resources[q]) >= VV_MAX_RESOURCES &&
+           !g_hash_table_contains(s->resources[q],
+               GUINT_TO_POINTER(req->u.resource_create.resource_id));
+    g_mutex_unlock(&s->lock);
+
+    if (mem_type != VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "virtio object resources are not supported");
+    }
+    if (layout != VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER &&
+        layout != VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "bad planes_layout");
+    }
+    if (full) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY,
+                           "too many resources on this queue");
+    }
+    b = map_backing(c->e, req, write, &why);
+    if (!b) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, why);
+    }
+    /* a known id gets new backing (Gen B drivers re-create DMABUF slots) */
+    g_mutex_lock(&s->lock);
+    g_hash_table_replace(s->resources[q],
+                         GUINT_TO_POINTER(req->u.resource_create.resource_id),
+                         b);
+    g_mutex_unlock(&s->lock);
+    return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
+{
+    const VvRequest *req = c->req;
+    unsigned q = vv_queue_index(req->u.resource_queue.queue_type);
+    gpointer id = GUINT_TO_POINTER(req->u.resource_queue.resource_id);
+    uint32_t code = 0;
+    const char *why = NULL;
+    VvBacking *b;
+    VvJob *job;
+
+    g_mutex_lock(&s->lock);
+    b = g_hash_table_lookup(s->resources[q], id);
+    if (!b) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
+        why = "unknown resource";
+    } else if (g_hash_table_contains(s->queued[q], id)) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        why = "resource queued twice";
+    } else if (q == VV_QUEUE_INPUT && s->draining) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+        why = "input queued during a drain";
+    } else if (q == VV_QUEUE_INPUT &&
+               (req->u.resource_queue.num_data_sizes < 1 ||
+                req->u.resource_queue.data_sizes[0] > b->planes[0].size)) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        why = "data size beyond the buffer";
+    } else if (q == VV_QUEUE_OUTPUT &&
+               b->size < vv_layout_size(&s->params[VV_QUEUE_OUTPUT])) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        why = "output buffer smaller than the frame";
+    } else {
+        g_hash_table_add(s->queued[q], id);
+        s->decoding |= q == VV_QUEUE_INPUT;
+        vv_backing_ref(b);
+    }
+    g_mutex_unlock(&s->lock);
+    if (code) {
+        return reply_error(c, code, why);
+    }
+
+    job = job_new(q == VV_QUEUE_INPUT ? VV_JOB_INPUT : VV_JOB_OUTPUT, c);
+    job->queue = q;
+    job->resource_id = req->u.resource_queue.resource_id;
+    job->backing = b;
+    job->timestamp = req->u.resource_queue.timestamp;
+    if (q == VV_QUEUE_INPUT) {
+        /* never let the codec read memory the guest can still write */
+        job->size = req->u.resource_queue.data_sizes[0];
+        job->data = g_malloc(job->size);
+        vv_backing_read(b, 0, 0, job->data, job->size);
+    }
+    vv_stream_push(s, job);
+    return VV_CMD_PENDING;
+}
+
+static VvCmdStatus cmd_queue_job(Cmd *c, VvStream *s, VvJobType type)
+{
+    VvJob *job = job_new(type, c);
+
+    job->queue = vv_queue_index(c->req->u.queue.queue_type);
+    vv_stream_push(s, job);
+    return VV_CMD_PENDING;
+}
+
+static VvCmdStatus cmd_get_params(Cmd *c, VvStream *s)
+{
+    bool ext = c->req->type == VIRTIO_VIDEO_CMD_GET_PARAMS_EXT;
+    unsigned q = vv_queue_index(c->req->u.queue.queue_type);
+    size_t need = ext ? sizeof(struct virtio_video_get_params_ext_resp)
+                      : sizeof(struct virtio_video_get_params_resp);
+    VvParams p;
+
+    if (c->resp_size < need) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "response buffer too small");
+    }
+    g_mutex_lock(&s->lock);
+    p = s->params[q];
+    p.resource_type = s->mem_type[q];
+    g_mutex_unlock(&s->lock);
+    c->resp_len = vv_write_hdr(c->resp, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
+                               c->req->stream_id);
+    c->resp_len += vv_write_params(c->resp + c->resp_len, &p, ext);
+    return VV_CMD_DONE;
+}
+
+/* SET_PARAMS on a decoder stream; lock held.  Returns an error or 0. */
+static uint32_t set_dec_params(VvEngine *e, VvStream *s, const VvParams *np,
+                               const char **why)
+{
+    unsigned q = vv_queue_index(np->queue_type);
+    VvParams *p = &s->params[q];
+
+    if (q == VV_QUEUE_INPUT) {
+        if (np->format != p->format) {
+            if (!format_in(&e->caps.queue[VV_QUEUE_INPUT], np->format)) {
+                *why = "unsupported coded format";
+                return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+            }
+            if (s->decoding ||
+                g_hash_table_size(s->resources[VV_QUEUE_INPUT])) {
+                *why = "coded format change after buffers exist";
+                return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+            }
+            p->format = np->format;
+            s->profile = vv_default_profile(np->format);
+        }
+        if (np->num_planes >= 1 && np->plane_formats[0].plane_size) {
+            p->plane_formats[0].plane_size =
+                CLAMP(np->plane_formats[0].plane_size, VV_MIN_BITSTREAM_SIZE,
+                      VV_MAX_BITSTREAM_SIZE);
+        }
+        if (np->frame_width && np->frame_height &&
+            np->frame_width <= VV_LAYOUT_MAX_DIM &&
+            np->frame_height <= VV_LAYOUT_MAX_DIM) {
+            p->frame_width = np->frame_width;
+            p->frame_height = np->frame_height;
+        }
+        return 0;
+    }
+
+    /* OUTPUT: the guest picks the raw format, the device the layout */
+    if (np->format != p->format) {
+        if (!format_in(&e->caps.queue[VV_QUEUE_OUTPUT], np->format)) {
+            *why = "unsupported raw format";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        if (g_hash_table_size(s->resources[VV_QUEUE_OUTPUT])) {
+            *why = "raw format change while output buffers exist";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+        }
+        vv_layout_fill(p, np->format, p->crop.width, p->crop.height);
+    }
+    return 0;
+}
+
+static VvCmdStatus cmd_set_params(Cmd *c, VvStream *s)
+{
+    const VvParams *np = &c->req->u.set_params;
+    bool ext = c->req->type == VIRTIO_VIDEO_CMD_SET_PARAMS_EXT;
+    unsigned q = vv_queue_index(np->queue_type);
+    const char *why = NULL;
+    uint32_t err;
+
+    if (ext && np->resource_type > VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                           "unknown resource_type");
+    }
+    g_mutex_lock(&s->lock);
+    err = set_dec_params(c->e, s, np, &why);
+    if (!err && ext) {
+        s->mem_type[q] = np->resource_type;
+    }
+    g_mutex_unlock(&s->lock);
+    if (err) {
+        return reply_error(c, err, why);
+    }
+    return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static VvCmdStatus cmd_set_control(Cmd *c, VvStream *s)
+{
+    return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                       "a decoder has no settable controls");
+}
+
+VvCmdStatus vv_engine_handle_command(VvEngine *e, const void *req_buf,
+                                     size_t req_len, void *token,
+                                     void *resp, size_t resp_size,
+                                     size_t *resp_len)
+{
     VvRequest req;
+    Cmd c = {
+        .e = e, .req = &req, .token = token,
+        .resp = resp, .resp_size = resp_size,
+    };
+    VvCmdStatus st;
+    const char *why;
+    VvStream *s = NULL;
     uint32_t err;
 
     g_assert(resp_size >= sizeof(struct virtio_video_cmd_hdr));
 
     err = vv_parse_request(req_buf, req_len, VV_MAX_ENTRIES, &req, &why);
     if (err) {
-        return error_response(e, resp, err, &req, why);
+        st = reply_error(&c, err, why);
+        goto out;
     }
 
     switch (req.type) {
     case VIRTIO_VIDEO_CMD_QUERY_CAPABILITY:
-        return cmd_query_capability(e, &req, resp, resp_size);
+        st = cmd_query_capability(&c);
+        goto out;
+    case VIRTIO_VIDEO_CMD_STREAM_CREATE:
+        st = cmd_stream_create(&c);
+        goto out;
+    case VIRTIO_VIDEO_CMD_QUERY_CONTROL:
+        c.resp_len = vv_query_control(e, &req, c.resp, c.resp_size);
+        st = VV_CMD_DONE;
+        goto out;
     default:
-        return error_response(e, resp, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
-                              &req, "command not implemented");
+        break;
     }
+
+    s = find_stream(e, req.stream_id);
+    if (!s) {
+        st = reply_error(&c, VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID,
+                         "unknown stream");
+        goto out;
+    }
+    switch (req.type) {
+    case VIRTIO_VIDEO_CMD_STREAM_DESTROY:
+        st = cmd_stream_destroy(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_STREAM_DRAIN:
+        st = cmd_stream_drain(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_RESOURCE_CREATE:
+        st = cmd_resource_create(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_RESOURCE_QUEUE:
+        st = cmd_resource_queue(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL:
+        st = cmd_queue_job(&c, s, VV_JOB_DESTROY_ALL);
+        break;
+    case VIRTIO_VIDEO_CMD_QUEUE_CLEAR:
+        st = cmd_queue_job(&c, s, VV_JOB_CLEAR);
+        break;
+    case VIRTIO_VIDEO_CMD_GET_PARAMS:
+    case VIRTIO_VIDEO_CMD_GET_PARAMS_EXT:
+        st = cmd_get_params(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_SET_PARAMS:
+    case VIRTIO_VIDEO_CMD_SET_PARAMS_EXT:
+        st = cmd_set_params(&c, s);
+        break;
+    case VIRTIO_VIDEO_CMD_GET_CONTROL:
+        c.resp_len = vv_get_control(e, s, &req, c.resp, c.resp_size);
+        st = VV_CMD_DONE;
+        break;
+    case VIRTIO_VIDEO_CMD_SET_CONTROL:
+        st = cmd_set_control(&c, s);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+
+out:
+    *resp_len = st == VV_CMD_DONE ? c.resp_len : 0;
+    return st;
+}
+
+/* ---- completions ---- */
+
+static void free_gone_stream(VvEngine *e, VvStream *s)
+{
+    e->dying = g_list_remove(e->dying, s);
+    vv_stream_free(s);
+}
+
+void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
+                    void *opaque)
+{
+    for (;;) {
+        VvCompletion *c;
+
+        g_mutex_lock(&e->lock);
+        c = g_queue_pop_head(&e->completions);
+        g_mutex_unlock(&e->lock);
+        if (!c) {
+            break;
+        }
+        if (c->gone) {
+            free_gone_stream(e, c->gone);
+        } else {
+            complete(opaque, c->token, c->resp, c->len);
+        }
+        g_free(c);
+    }
+    for (;;) {
+        VvEventMsg *m;
+
+        g_mutex_lock(&e->lock);
+        m = g_queue_peek_head(&e->events);
+        g_mutex_unlock(&e->lock);
+        if (!m || !event(opaque, m->ev, sizeof(m->ev))) {
+            break;
+        }
+        g_mutex_lock(&e->lock);
+        g_queue_pop_head(&e->events);
+        g_mutex_unlock(&e->lock);
+        g_free(m);
+    }
+}
+
+static void abort_stream(gpointer data, gpointer user_data)
+{
+    VvStream *s = data;
+
+    /* stop the worker; its jobs are dropped below */
+    if (s->thread) {
+        g_mutex_lock(&s->lock);
+        s->abort = true;
+        g_cond_signal(&s->cond);
+        g_mutex_unlock(&s->lock);
+        g_thread_join(s->thread);
+        s->thread = NULL;
+    }
+}
+
+void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),
+                     void *opaque)
+{
+    GList *streams = g_list_concat(g_hash_table_get_values(e->streams),
+                                   e->dying);
+    VvCompletion *c;
+    VvEventMsg *m;
+    GList *l;
+
+    /* 1. no worker runs any more, so nothing new gets queued */
+    g_list_foreach(streams, abort_stream, NULL);
+    /* 2. completions not delivered yet: tokens go back unanswered */
+    while ((c = g_queue_pop_head(&e->completions))) {
+        if (c->token) {
+            drop(opaque, c->token);
+        }
+        g_free(c);
+    }
+    while ((m = g_queue_pop_head(&e->events))) {
+        g_free(m);
+    }
+    /* 3. what the streams still held */
+    for (l = streams; l; l = l->next) {
+        vv_stream_abort(l->data, drop, opaque);
+        vv_stream_free(l->data);
+    }
+    g_list_free(streams);
+    e->dying = NULL;
+    g_hash_table_remove_all(e->streams);
 }

@@ -16,11 +16,11 @@ typedef struct VvBackend {
     /* Name of the "backend" property value and of config.device_name. */
     const char *name;
     /*
-     * Fill @caps with what this backend can do in @mode on this host,
-     * formats paired, masks consistent.  Returns false and sets @errmsg if
-     * the backend cannot serve @mode at all.
+     * Fill @caps with what this backend can do on this host for @cfg
+     * (mode, extensions), formats paired, masks consistent.  Returns false
+     * and sets @errmsg if the backend cannot serve that mode at all.
      */
-    bool (*probe)(VvMode mode, VvCaps *caps, char **errmsg);
+    bool (*probe)(const VvEngineConfig *cfg, VvCaps *caps, char **errmsg);
 } VvBackend;
 
 extern const VvBackend vv_backend_lavc;

@@ -1,11 +1,15 @@
 /*
  * virtio-video engine: the transport-independent part of the device.
  *
- * The engine parses and validates guest requests, owns the capability
- * model and talks to the codec backends.  It includes no QEMU header (C11,
- * GLib and FFmpeg only) so it can be unit tested and fuzzed on its own and
- * reused by other transports.  The QEMU device (hw/virtio/virtio-video.c)
- * moves bytes between virtqueues and the engine.
+ * The engine parses and validates guest requests, owns streams, resources
+ * and the capability model, and runs the codec backends on worker threads.
+ * It includes no QEMU header (C11, GLib and FFmpeg only) so it can be unit
+ * tested and fuzzed on its own and reused by other transports.  The QEMU
+ * device (hw/virtio/virtio-video.c) moves bytes between virtqueues and the
+ * engine and maps guest memory for it.
+ *
+ * Threading: every vv_engine_* function is called from one thread (QEMU's
+ * main loop).  Worker threads only call the transport's map/unmap/kick.
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
@@ -24,16 +28,34 @@ typedef enum VvMode {
     VV_MODE_ENCODER,
 } VvMode;
 
-/* Called for every request the guest got wrong (QEMU: LOG_GUEST_ERROR). */
-typedef void VvGuestErrorFn(void *opaque, const char *msg);
+/* What the engine needs from its transport. */
+typedef struct VvEngineOps {
+    /*
+     * Map [addr, addr + len) of guest memory for the device to read
+     * (@write false) or write.  Returns NULL unless the whole range is
+     * plain guest RAM.  Called from the main thread only; the mapping may
+     * then be used from any thread until it is unmapped.
+     */
+    void *(*map)(void *opaque, uint64_t addr, uint64_t len, bool write);
+    /* Undo map().  May be called from a worker thread. */
+    void (*unmap)(void *opaque, void *host, uint64_t len, bool write);
+    /*
+     * Completions or events are waiting: call vv_engine_poll() from the
+     * main thread soon.  Called from any thread.
+     */
+    void (*kick)(void *opaque);
+    /* A request the guest got wrong (QEMU: LOG_GUEST_ERROR). */
+    void (*guest_error)(void *opaque, const char *msg);
+} VvEngineOps;
 
 typedef struct VvEngineConfig {
     VvMode mode;
     const char *backend;        /* backend name, e.g. "libavcodec" */
     uint32_t codec_threads;     /* 0: the codec library decides */
     uint32_t max_streams;
-    VvGuestErrorFn *guest_error;
-    void *opaque;
+    bool av1;                   /* offer AV1 (project extension 0x1007) */
+    const VvEngineOps *ops;
+    void *opaque;               /* passed to every op */
 } VvEngineConfig;
 
 typedef struct VvEngine VvEngine;
@@ -43,7 +65,9 @@ typedef struct VvEngine VvEngine;
  * newly allocated message in @errmsg on failure.
  */
 VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg);
-void vv_engine_free(VvEngine *e);
+/* Stops every stream; outstanding tokens are dropped as by reset. */
+void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
+                    void *opaque);
 
 VvMode vv_engine_mode(const VvEngine *e);
 /* virtio device ID: 31 (decoder) or 30 (encoder) */
@@ -58,13 +82,43 @@ size_t vv_engine_max_response_size(const VvEngine *e);
 /* Longest request the engine reads; bytes beyond it are never looked at. */
 size_t vv_engine_max_request_size(const VvEngine *e);
 
+typedef enum VvCmdStatus {
+    VV_CMD_DONE,        /* the response is in resp */
+    VV_CMD_PENDING,     /* completed later through vv_engine_poll() */
+} VvCmdStatus;
+
 /*
  * Handle one command.  @req holds the bytes the guest sent (the request and,
  * for RESOURCE_CREATE, its entries), @resp has room for @resp_size >= 8
- * bytes.  Returns the number of response bytes written; never more than
- * @resp_size.
+ * bytes.  Either writes the response (*resp_len bytes, never more than
+ * @resp_size) and returns VV_CMD_DONE, or keeps @token and returns
+ * VV_CMD_PENDING.
+ *
+ * Completions already queued must reach the guest before a DONE response:
+ * call vv_engine_poll() before pushing it.
  */
-size_t vv_engine_handle_command(VvEngine *e, const void *req, size_t req_len,
-                                void *resp, size_t resp_size);
+VvCmdStatus vv_engine_handle_command(VvEngine *e, const void *req,
+                                     size_t req_len, void *token,
+                                     void *resp, size_t resp_size,
+                                     size_t *resp_len);
+
+/*
+ * Deliver what is ready, in order: @complete for each finished pending
+ * command (its token and response), @event for each event (8 bytes).
+ * @event returns false when it has no buffer for it: the event stays queued
+ * and is offered again by the next poll.
+ */
+typedef void VvCompleteFn(void *opaque, void *token, const void *resp,
+                          size_t len);
+typedef bool VvEventFn(void *opaque, const void *event, size_t len);
+void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
+                    void *opaque);
+
+/*
+ * Device reset: stop every stream and forget everything.  Each token the
+ * engine still holds is handed to @drop (no response is to be written).
+ */
+void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),
+                     void *opaque);
 
 #endif

@@ -20,6 +20,8 @@ typedef struct VvLavcFormat {
     uint32_t max_w;
     uint32_t max_h;
     bool encodable;             /* in the encoder's scope */
+    bool byte_stream;           /* parsed from arbitrary chunks */
+    bool extension;             /* not in v3: offered only on request */
 } VvLavcFormat;
 
 /* The table entry for a coded VIRTIO_VIDEO_FORMAT_*, or NULL. */

@@ -28,10 +28,13 @@ struct VirtIOVideo {
     uint32_t max_streams;
     uint16_t cmdq_size;
     uint16_t eventq_size;
+    bool av1;
 
     VirtQueue *cmd_vq;
     VirtQueue *event_vq;
     VvEngine *engine;
+    QEMUBH *bh;                 /* delivers completions and events */
+    bool cmd_pushed, event_pushed;  /* notify pending */
     struct virtio_video_config config;
 
     /* response bounce buffer, sized at realize for the largest response */

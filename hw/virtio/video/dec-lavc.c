@@ -1,0 +1,212 @@
+/*
+ * virtio-video engine: libavcodec decoding session.
+ *
+ * Byte-stream formats (H.264, HEVC, MPEG-2, MPEG-4 part 2) go through
+ * libavcodec's parsers, so the guest may queue access units or arbitrary
+ * chunks; frame-based formats (VP8, VP9, AV1) take one frame per buffer.
+ * Each packet carries the index of the input buffer it started in as its
+ * pts; the stream maps that back to the guest's 64-bit timestamp.
+ *
+ * Everything here runs on the stream's worker thread.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <glib.h>
+#include <libavcodec/avcodec.h>
+
+#include "vv-internal.h"
+#include "vv-lavc.h"
+
+/* Largest picture the decoder may allocate (the capability maximum). */
+#define VV_DEC_MAX_PIXELS   (8192 * 8192)
+
+struct VvDecoder {
+    AVCodecContext *ctx;
+    bool byte_stream;               /* parsed; else one frame per buffer */
+    AVCodecParserContext *parser;
+    GQueue pkts;                    /* AVPacket, parsed and not yet sent */
+    bool drain;                     /* flush requested */
+    bool eof_sent;
+};
+
+VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err)
+{
+    const VvLavcFormat *lf = vv_lavc_format(coded_format);
+    const AVCodec *codec;
+    VvDecoder *d;
+    int ret;
+
+    codec = lf ? vv_lavc_find_codec(lf->codec_id, false) : NULL;
+    if (!codec) {
+        *err = g_strdup_printf("no decoder for format 0x%x", coded_format);
+        return NULL;
+    }
+    d = g_new0(VvDecoder, 1);
+    d->ctx = avcodec_alloc_context3(codec);
+    if (!d->ctx) {
+        *err = g_strdup("out of memory");
+        g_free(d);
+        return NULL;
+    }
+    d->ctx->thread_count = threads;
+    /* crop exactly as the bitstream says, like the references do */
+    d->ctx->flags |= AV_CODEC_FLAG_UNALIGNED;
+    d->ctx->max_pixels = VV_DEC_MAX_PIXELS;
+    ret = avcodec_open2(d->ctx, codec, NULL);
+    if (ret < 0) {
+        *err = g_strdup_printf("cannot open %s: %s", codec->name,
+                               av_err2str(ret));
+        avcodec_free_context(&d->ctx);
+        g_free(d);
+        return NULL;
+    }
+    d->byte_stream = lf->byte_stream;
+    if (d->byte_stream) {
+        d->parser = av_parser_init(lf->codec_id);
+        if (!d->parser) {
+            *err = g_strdup_printf("no parser for %s", codec->name);
+            vv_dec_free(d);
+            return NULL;
+        }
+    }
+    g_queue_init(&d->pkts);
+    return d;
+}
+
+static void drop_packets(VvDecoder *d)
+{
+    AVPacket *pkt;
+
+    while ((pkt = g_queue_pop_head(&d->pkts))) {
+        av_packet_free(&pkt);
+    }
+}
+
+void vv_dec_free(VvDecoder *d)
+{
+    if (!d) {
+        return;
+    }
+    drop_packets(d);
+    if (d->parser) {
+        av_parser_close(d->parser);
+    }
+    avcodec_free_context(&d->ctx);
+    g_free(d);
+}
+
+static void queue_packet(VvDecoder *d, const uint8_t *data, size_t size,
+                         int64_t pts)
+{
+    AVPacket *pkt = av_packet_alloc();
+
+    if (!pkt || av_new_packet(pkt, size) < 0) {
+        av_packet_free(&pkt);
+        return;             /* out of memory: lose this packet */
+    }
+    memcpy(pkt->data, data, size);
+    pkt->pts = pts;
+    pkt->dts = AV_NOPTS_VALUE;
+    g_queue_push_tail(&d->pkts, pkt);
+}
+
+/* Run the parser over @size bytes (0: flush it); queue what it completes. */
+static void parse(VvDecoder *d, const uint8_t *data, size_t size, int64_t pts)
+{
+    do {
+        uint8_t *out = NULL;
+        int out_size = 0;
+        int used = av_parser_parse2(d->parser, d->ctx, &out, &out_size,
+                                    data, size, pts, AV_NOPTS_VALUE, 0);
+
+        if (used < 0) {
+            return;
+        }
+        data += used;
+        size -= used;
+        if (out_size > 0) {
+            queue_packet(d, out, out_size, d->parser->pts);
+        }
+        if (!used && !out_size) {
+            return;         /* flushed (size 0), or no progress */
+        }
+    } while (size > 0);
+}
+
+void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
+                 uint64_t seq)
+{
+    if (!size) {
+        return;
+    }
+    if (d->byte_stream) {
+        if (d->parser) {
+            parse(d, data, size, seq);
+        }
+    } else {
+        queue_packet(d, data, size, seq);
+    }
+}
+
+void vv_dec_drain(VvDecoder *d)
+{
+    if (d->parser) {
+        parse(d, NULL, 0, AV_NOPTS_VALUE);
+    }
+    d->drain = true;
+}
+
+int vv_dec_receive(VvDecoder *d, AVFrame *frame)
+{
+    for (;;) {
+        int ret = avcodec_receive_frame(d->ctx, frame);
+        AVPacket *pkt;
+
+        if (ret == 0 || ret == AVERROR_EOF) {
+            return ret;
+        }
+        /*
+         * AVERROR(EAGAIN), or a picture that failed to decode: either way
+         * feed the codec on; it conceals what it can.
+         */
+        pkt = g_queue_peek_head(&d->pkts);
+        if (pkt) {
+            ret = avcodec_send_packet(d->ctx, pkt);
+            if (ret == AVERROR(EAGAIN)) {
+                continue;       /* frames first; the packet waits */
+            }
+            /* sent, or refused as invalid data: either way it is done */
+            g_queue_pop_head(&d->pkts);
+            av_packet_free(&pkt);
+            continue;
+        }
+        if (d->drain && !d->eof_sent) {
+            d->eof_sent = true;
+            avcodec_send_packet(d->ctx, NULL);
+            continue;
+        }
+        return AVERROR(EAGAIN);
+    }
+}
+
+void vv_dec_reset(VvDecoder *d)
+{
+    drop_packets(d);
+    avcodec_flush_buffers(d->ctx);
+    if (d->parser) {
+        av_parser_close(d->parser);
+        d->parser = av_parser_init(d->ctx->codec_id);
+    }
+    d->drain = false;
+    d->eof_sent = false;
+}
+
+void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
+                        uint32_t *profile, uint32_t *level)
+{
+    *profile = vv_profile_from_lavc(coded_format, d->ctx->profile);
+    *level = vv_level_from_lavc(coded_format, d->ctx->level);
+}

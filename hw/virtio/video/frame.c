@@ -1,0 +1,278 @@
+/*
+ * virtio-video engine: writing decoded pictures into guest buffers.
+ *
+ * The visible picture is written row by row into the buffer's planes at
+ * the layout GET_PARAMS reports (vv-layout.h).  A buffer may be scattered
+ * over many guest segments; rows are written through a cursor that walks
+ * the segments forward, so a contiguous buffer costs one memcpy per row.
+ * 8-bit 4:2:0 pictures become NV12/I420/YV12 by plane copies; everything
+ * else goes through libswscale.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <glib.h>
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "vv-internal.h"
+#include "vv-layout.h"
+#include "vv-lavc.h"
+
+struct VvFrameWriter {
+    struct SwsContext *sws;
+    uint8_t *row;               /* one interleaved/converted row */
+    size_t row_size;
+    uint8_t *tmp[4];            /* whole converted picture (libswscale) */
+    int tmp_linesize[4];
+    int tmp_w, tmp_h, tmp_fmt;
+};
+
+/* Forward cursor over one memory plane of a backing. */
+typedef struct Cursor {
+    const VvBacking *b;
+    unsigned seg, end;          /* current segment, one past the last */
+    size_t seg_start;           /* plane offset where segment seg starts */
+} Cursor;
+
+static void cursor_init(Cursor *c, const VvBacking *b, unsigned plane)
+{
+    c->b = b;
+    c->seg = b->planes[plane].first;
+    c->end = c->seg + b->planes[plane].count;
+    c->seg_start = 0;
+}
+
+/* Write @len bytes at plane offset @off (offsets only grow, or restart). */
+static void cursor_write(Cursor *c, size_t off, const uint8_t *src,
+                         size_t len)
+{
+    const VvSeg *segs = c->b->segs;
+
+    while (len) {
+        size_t in, n;
+
+        while (c->seg < c->end &&
+               off >= c->seg_start + segs[c->seg].len) {
+            c->seg_start += segs[c->seg].len;
+            c->seg++;
+        }
+        if (c->seg >= c->end) {
+            return;     /* past the end: the caller checked sizes */
+        }
+        in = off - c->seg_start;
+        n = MIN(len, segs[c->seg].len - in);
+        memcpy(segs[c->seg].host + in, src, n);
+        src += n;
+        off += n;
+        len -= n;
+    }
+}
+
+void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
+                     void *dst, size_t len)
+{
+    const VvSeg *segs = b->segs;
+    unsigned i = b->planes[plane].first;
+    unsigned end = i + b->planes[plane].count;
+    uint8_t *d = dst;
+
+    for (; i < end && len; i++) {
+        size_t n;
+
+        if (offset >= segs[i].len) {
+            offset -= segs[i].len;
+            continue;
+        }
+        n = MIN(len, segs[i].len - offset);
+        memcpy(d, segs[i].host + offset, n);
+        d += n;
+        len -= n;
+        offset = 0;
+    }
+}
+
+VvFrameWriter *vv_frame_writer_new(void)
+{
+    return g_new0(VvFrameWriter, 1);
+}
+
+void vv_frame_writer_free(VvFrameWriter *w)
+{
+    if (!w) {
+        return;
+    }
+    sws_freeContext(w->sws);
+    av_freep(&w->tmp[0]);
+    g_free(w->row);
+    g_free(w);
+}
+
+static uint8_t *row_buffer(VvFrameWriter *w, size_t size)
+{
+    if (w->row_size < size) {
+        g_free(w->row);
+        w->row = g_malloc(size);
+        w->row_size = size;
+    }
+    return w->row;
+}
+
+bool vv_frame_format_supported(int pix_fmt)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(pix_fmt);
+
+    /* 8-bit pictures only: there is no 10-bit raw format in v3 */
+    return desc && !(desc->flags & (AV_PIX_FMT_FLAG_HWACCEL |
+                                    AV_PIX_FMT_FLAG_BITSTREAM)) &&
+           desc->comp[0].depth == 8 &&
+           sws_isSupportedInput(pix_fmt);
+}
+
+/* Where component plane @k of @p lives: memory plane and offset in it. */
+static void plane_place(const VvParams *p, const VvBacking *b, unsigned k,
+                        unsigned *mem_plane, size_t *offset)
+{
+    unsigned j;
+
+    if (b->num_planes > 1) {
+        *mem_plane = k;
+        *offset = 0;
+        return;
+    }
+    *mem_plane = 0;
+    *offset = 0;
+    for (j = 0; j < k; j++) {
+        *offset += p->plane_formats[j].plane_size;
+    }
+}
+
+/* Copy @rows rows of @width bytes into component plane @k. */
+static void put_plane(const VvParams *p, const VvBacking *b, unsigned k,
+                      const uint8_t *src, int src_stride, size_t width,
+                      unsigned rows)
+{
+    uint32_t stride = p->plane_formats[k].stride;
+    unsigned mp, y;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, k, &mp, &off);
+    cursor_init(&c, b, mp);
+    for (y = 0; y < rows; y++) {
+        cursor_write(&c, off + (size_t)y * stride, src + (ptrdiff_t)y *
+                     src_stride, width);
+    }
+}
+
+/* Interleave U and V rows into NV12's chroma plane. */
+static void put_nv12_chroma(VvFrameWriter *w, const VvParams *p,
+                            const VvBacking *b, const AVFrame *f,
+                            unsigned cw, unsigned ch)
+{
+    uint8_t *row = row_buffer(w, 2 * cw);
+    uint32_t stride = p->plane_formats[1].stride;
+    unsigned mp, x, y;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, 1, &mp, &off);
+    cursor_init(&c, b, mp);
+    for (y = 0; y < ch; y++) {
+        const uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
+        const uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
+
+        for (x = 0; x < cw; x++) {
+            row[2 * x] = u[x];
+            row[2 * x + 1] = v[x];
+        }
+        cursor_write(&c, off + (size_t)y * stride, row, 2 * cw);
+    }
+}
+
+/* Anything else: convert the whole picture with libswscale first. */
+static bool write_converted(VvFrameWriter *w, const AVFrame *f,
+                            const VvParams *p, const VvBacking *b)
+{
+    enum AVPixelFormat dst_fmt = vv_lavc_pix_fmt(p->format);
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(dst_fmt);
+    unsigned vw = p->crop.width, vh = p->crop.height;
+    int k, nplanes;
+
+    if (!desc) {
+        return false;
+    }
+    if (w->tmp_w != (int)vw || w->tmp_h != (int)vh ||
+        w->tmp_fmt != dst_fmt) {
+        av_freep(&w->tmp[0]);
+        if (av_image_alloc(w->tmp, w->tmp_linesize, vw, vh, dst_fmt, 32) < 0) {
+            w->tmp_w = 0;
+            return false;
+        }
+        w->tmp_w = vw;
+        w->tmp_h = vh;
+        w->tmp_fmt = dst_fmt;
+    }
+    w->sws = sws_getCachedContext(w->sws, f->width, f->height, f->format,
+                                  vw, vh, dst_fmt, SWS_BICUBIC,
+                                  NULL, NULL, NULL);
+    if (!w->sws) {
+        return false;
+    }
+    sws_scale(w->sws, (const uint8_t *const *)f->data, f->linesize, 0,
+              f->height, w->tmp, w->tmp_linesize);
+
+    nplanes = av_pix_fmt_count_planes(dst_fmt);
+    for (k = 0; k < nplanes; k++) {
+        int sub_h = k ? desc->log2_chroma_h : 0;
+        unsigned rows = AV_CEIL_RSHIFT(vh, sub_h);
+        unsigned src_k = k;
+
+        /* YV12 is I420 with the chroma planes swapped */
+        if (p->format == VIRTIO_VIDEO_FORMAT_YVU420 && k) {
+            src_k = 3 - k;
+        }
+        put_plane(p, b, k, w->tmp[src_k], w->tmp_linesize[src_k],
+                  av_image_get_linesize(dst_fmt, vw, src_k), rows);
+    }
+    return true;
+}
+
+bool vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
+                    VvBacking *b)
+{
+    unsigned vw = p->crop.width, vh = p->crop.height;
+    unsigned cw = (vw + 1) / 2, ch = (vh + 1) / 2;
+    bool yuv420 = f->format == AV_PIX_FMT_YUV420P ||
+                  f->format == AV_PIX_FMT_YUVJ420P;
+
+    if ((unsigned)f->width != vw || (unsigned)f->height != vh) {
+        return false;
+    }
+    if (!yuv420 || (p->format != VIRTIO_VIDEO_FORMAT_NV12 &&
+                    p->format != VIRTIO_VIDEO_FORMAT_YUV420 &&
+                    p->format != VIRTIO_VIDEO_FORMAT_YVU420)) {
+        return write_converted(w, f, p, b);
+    }
+
+    put_plane(p, b, 0, f->data[0], f->linesize[0], vw, vh);
+    switch (p->format) {
+    case VIRTIO_VIDEO_FORMAT_NV12:
+        put_nv12_chroma(w, p, b, f, cw, ch);
+        break;
+    case VIRTIO_VIDEO_FORMAT_YUV420:
+        put_plane(p, b, 1, f->data[1], f->linesize[1], cw, ch);
+        put_plane(p, b, 2, f->data[2], f->linesize[2], cw, ch);
+        break;
+    default:    /* YVU420 */
+        put_plane(p, b, 1, f->data[2], f->linesize[2], cw, ch);
+        put_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
+        break;
+    }
+    return true;
+}

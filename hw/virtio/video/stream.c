@@ -1,0 +1,514 @@
+/*
+ * virtio-video engine: streams and their worker threads.
+ *
+ * Each stream has one worker thread that owns the codec.  The main thread
+ * only queues jobs (buffers, drains, clears, destroys) and signals it; the
+ * worker takes them at safe points, between two codec calls, so every
+ * completion goes out in the order the protocol requires: cancelled
+ * buffers before the CLEAR, DESTROY_ALL or DESTROY that cancelled them, the
+ * EOS buffer before the DRAIN response, and a resolution-change event only
+ * after every frame of the old size is back.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <glib.h>
+#include <libavutil/frame.h>
+
+#include "vv-internal.h"
+#include "vv-layout.h"
+
+/* Output buffers a decoder stream asks for (no reference frames are kept
+ * in guest buffers: pictures are copied out as they are decoded). */
+#define VV_DEC_MIN_OUTPUT_BUFFERS   2
+#define VV_MAX_BUFFERS              32
+
+void vv_job_free(VvJob *job)
+{
+    if (!job) {
+        return;
+    }
+    if (job->backing) {
+        vv_backing_unref(job->backing);
+    }
+    g_free(job->data);
+    g_free(job);
+}
+
+/* Complete a buffer job; lock held. */
+static void buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
+                        uint32_t flags, uint32_t size)
+{
+    g_hash_table_remove(s->queued[job->queue],
+                        GUINT_TO_POINTER(job->resource_id));
+    vv_complete_buffer(s->e, job->token, s->id, timestamp, flags, size);
+    vv_job_free(job);
+}
+
+/* Complete a job that did not happen; lock held. */
+static void cancel_job(VvStream *s, VvJob *job)
+{
+    switch (job->type) {
+    case VV_JOB_INPUT:
+    case VV_JOB_OUTPUT:
+        buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+        return;
+    default:
+        vv_complete_hdr(s->e, job->token,
+                        VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
+        vv_job_free(job);
+        return;
+    }
+}
+
+static void cancel_all(VvStream *s, GQueue *q)
+{
+    VvJob *job;
+
+    while ((job = g_queue_pop_head(q))) {
+        cancel_job(s, job);
+    }
+}
+
+static void drop_pending_frame(VvStream *s)
+{
+    av_frame_unref(s->pending);
+}
+
+static bool have_pending_frame(VvStream *s)
+{
+    return s->pending->buf[0] != NULL;
+}
+
+/* Stop any drain in progress; lock held. */
+static void cancel_drain(VvStream *s)
+{
+    if (s->drain) {
+        cancel_job(s, s->drain);
+        s->drain = NULL;
+    }
+    s->eos_pending = false;
+    s->draining = false;
+}
+
+/* Throw away everything on the input side and start the codec afresh. */
+static void reset_input(VvStream *s)
+{
+    cancel_all(s, &s->inputs);
+    cancel_drain(s);
+    drop_pending_frame(s);
+    if (s->dec) {
+        vv_dec_reset(s->dec);
+    }
+    s->dec_active = false;
+}
+
+/* Unrecoverable: tell the guest, fail whatever input comes. */
+static void fail_stream(VvStream *s, const char *why)
+{
+    if (s->failed) {
+        return;
+    }
+    vv_guest_error(s->e, "virtio-video: stream %u failed: %s", s->id, why);
+    s->failed = true;
+    drop_pending_frame(s);
+    cancel_drain(s);
+    vv_post_event(s->e, VIRTIO_VIDEO_EVENT_ERROR, s->id);
+}
+
+/* Handle a control job; lock held.  Returns true when the stream ends. */
+static bool handle_ctrl(VvStream *s, VvJob *job)
+{
+    switch (job->type) {
+    case VV_JOB_CLEAR:
+        if (job->queue == VV_QUEUE_INPUT) {
+            reset_input(s);
+        } else {
+            cancel_all(s, &s->outputs);
+        }
+        break;
+    case VV_JOB_DESTROY_ALL:
+        if (job->queue == VV_QUEUE_INPUT) {
+            cancel_all(s, &s->inputs);
+            cancel_drain(s);
+        } else {
+            cancel_all(s, &s->outputs);
+        }
+        g_hash_table_remove_all(s->resources[job->queue]);
+        break;
+    case VV_JOB_DESTROY:
+        reset_input(s);
+        cancel_all(s, &s->outputs);
+        cancel_all(s, &s->ctrl);
+        vv_complete_hdr(s->e, job->token, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
+        vv_job_free(job);
+        return true;
+    default:
+        g_assert_not_reached();
+    }
+    vv_complete_hdr(s->e, job->token, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
+    vv_job_free(job);
+    return false;
+}
+
+/* Is @b large enough for frames laid out as @p? */
+static bool backing_fits(const VvBacking *b, const VvParams *p)
+{
+    unsigned k;
+
+    if (b->num_planes == 1) {
+        return b->size >= vv_layout_size(p);
+    }
+    if (b->num_planes != p->num_planes) {
+        return false;
+    }
+    for (k = 0; k < p->num_planes; k++) {
+        if (b->planes[k].size < p->plane_formats[k].plane_size) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Take an output buffer: for a picture, one queued since the last
+ * resolution change and large enough; for EOS, any.  Lock held.
+ */
+static VvJob *take_output(VvStream *s, bool for_picture)
+{
+    GList *l;
+
+    for (l = s->outputs.head; l; l = l->next) {
+        VvJob *job = l->data;
+
+        if (!for_picture ||
+            (job->epoch == s->out_epoch &&
+             backing_fits(job->backing, &s->params[VV_QUEUE_OUTPUT]))) {
+            g_queue_delete_link(&s->outputs, l);
+            return job;
+        }
+    }
+    return NULL;
+}
+
+/* A decoded picture arrived; lock held. */
+static void on_picture(VvStream *s, AVFrame *frame)
+{
+    VvParams *out = &s->params[VV_QUEUE_OUTPUT];
+
+    if (!vv_frame_format_supported(frame->format)) {
+        fail_stream(s, "the stream decodes to a pixel format no raw format "
+                    "can carry (more than 8 bits per component?)");
+        av_frame_unref(frame);
+        return;
+    }
+    if (!s->have_format || (uint32_t)frame->width != s->cur_w ||
+        (uint32_t)frame->height != s->cur_h) {
+        /*
+         * New stream metadata.  Every earlier picture has been written
+         * already (one picture is held at a time), so update the OUTPUT
+         * params and tell the guest.
+         */
+        if (!vv_layout_fill(out, out->format, frame->width, frame->height)) {
+            fail_stream(s, "picture size out of range");
+            av_frame_unref(frame);
+            return;
+        }
+        out->min_buffers = VV_DEC_MIN_OUTPUT_BUFFERS;
+        out->max_buffers = VV_MAX_BUFFERS;
+        s->cur_w = frame->width;
+        s->cur_h = frame->height;
+        s->have_format = true;
+        s->out_epoch++;
+        vv_dec_stream_info(s->dec, s->params[VV_QUEUE_INPUT].format,
+                           &s->profile, &s->level);
+        vv_post_event(s->e, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED,
+                      s->id);
+    }
+    av_frame_move_ref(s->pending, frame);
+}
+
+static uint64_t picture_cookie(VvStream *s, const AVFrame *f)
+{
+    int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+
+    if (pts == AV_NOPTS_VALUE || pts < 0 || (uint64_t)pts >= s->seq ||
+        s->seq - (uint64_t)pts > VV_COOKIE_RING) {
+        return 0;
+    }
+    return s->cookies[pts % VV_COOKIE_RING];
+}
+
+/* One step of work; lock held, dropped around codec calls and copies.
+ * Returns false when there is nothing to do. */
+static bool worker_step(VvStream *s, AVFrame *frame)
+{
+    VvJob *job;
+
+    if (s->failed) {
+        job = g_queue_pop_head(&s->inputs);
+        if (job) {
+            cancel_job(s, job);
+            return true;
+        }
+        return false;
+    }
+
+    if (have_pending_frame(s)) {
+        VvParams p;
+        uint64_t ts;
+        bool ok;
+
+        job = take_output(s, true);
+        if (!job) {
+            return false;
+        }
+        p = s->params[VV_QUEUE_OUTPUT];
+        g_mutex_unlock(&s->lock);
+        ok = vv_frame_write(s->writer, s->pending, &p, job->backing);
+        g_mutex_lock(&s->lock);
+        ts = picture_cookie(s, s->pending);
+        drop_pending_frame(s);
+        buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
+                    ok ? vv_layout_size(&p) : 0);
+        return true;
+    }
+
+    if (s->eos_pending) {
+        job = take_output(s, false);
+        if (!job) {
+            return false;
+        }
+        buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
+        vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
+                        s->id);
+        vv_job_free(s->drain);
+        s->drain = NULL;
+        s->eos_pending = false;
+        s->draining = false;
+        if (s->dec) {
+            /* ready for more input after V4L2_DEC_CMD_START */
+            vv_dec_reset(s->dec);
+        }
+        return true;
+    }
+
+    if (s->dec_active) {
+        int ret;
+
+        g_mutex_unlock(&s->lock);
+        ret = vv_dec_receive(s->dec, frame);
+        g_mutex_lock(&s->lock);
+        if (ret == 0) {
+            on_picture(s, frame);
+        } else {
+            s->dec_active = false;
+            if (ret == AVERROR_EOF && s->drain) {
+                s->eos_pending = true;
+            }
+        }
+        return true;
+    }
+
+    job = g_queue_pop_head(&s->inputs);
+    if (!job) {
+        return false;
+    }
+    if (job->type == VV_JOB_DRAIN) {
+        s->drain = job;
+        if (!s->dec) {
+            s->eos_pending = true;      /* nothing was ever decoded */
+            return true;
+        }
+        g_mutex_unlock(&s->lock);
+        vv_dec_drain(s->dec);
+        g_mutex_lock(&s->lock);
+        s->dec_active = true;
+        return true;
+    }
+
+    if (!s->dec) {
+        uint32_t format = s->params[VV_QUEUE_INPUT].format;
+        g_autofree char *err = NULL;
+        VvDecoder *dec;
+
+        g_mutex_unlock(&s->lock);
+        dec = vv_dec_open(format, s->e->cfg.codec_threads, &err);
+        g_mutex_lock(&s->lock);
+        if (!dec) {
+            fail_stream(s, err);
+            cancel_job(s, job);
+            return true;
+        }
+        s->dec = dec;
+    }
+    s->cookies[s->seq % VV_COOKIE_RING] = job->timestamp;
+    g_mutex_unlock(&s->lock);
+    vv_dec_push(s->dec, job->data, job->size, s->seq);
+    g_mutex_lock(&s->lock);
+    s->seq++;
+    buffer_done(s, job, job->timestamp, 0, 0);
+    s->dec_active = true;
+    return true;
+}
+
+static gpointer stream_worker(gpointer opaque)
+{
+    VvStream *s = opaque;
+    AVFrame *frame = av_frame_alloc();
+    bool destroyed = false;
+
+    g_mutex_lock(&s->lock);
+    while (!s->abort) {
+        VvJob *job = g_queue_pop_head(&s->ctrl);
+
+        if (job) {
+            if (handle_ctrl(s, job)) {
+                destroyed = true;
+                break;
+            }
+            continue;
+        }
+        if (!worker_step(s, frame)) {
+            g_cond_wait(&s->cond, &s->lock);
+        }
+    }
+    g_mutex_unlock(&s->lock);
+
+    av_frame_free(&frame);
+    if (destroyed) {
+        vv_complete_stream_gone(s->e, s);
+    }
+    return NULL;
+}
+
+static void backing_unref_notify(gpointer data)
+{
+    vv_backing_unref(data);
+}
+
+VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
+                        uint32_t in_mem, uint32_t out_mem)
+{
+    VvStream *s = g_new0(VvStream, 1);
+    VvParams *in = &s->params[VV_QUEUE_INPUT];
+    VvParams *out = &s->params[VV_QUEUE_OUTPUT];
+    unsigned q;
+
+    s->e = e;
+    s->id = id;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    g_queue_init(&s->inputs);
+    g_queue_init(&s->outputs);
+    g_queue_init(&s->ctrl);
+    for (q = 0; q < VV_QUEUE_COUNT; q++) {
+        s->resources[q] = g_hash_table_new_full(NULL, NULL, NULL,
+                                                backing_unref_notify);
+        s->queued[q] = g_hash_table_new(NULL, NULL);
+    }
+    s->mem_type[VV_QUEUE_INPUT] = in_mem;
+    s->mem_type[VV_QUEUE_OUTPUT] = out_mem;
+
+    /* Defaults until the guest sets params or the stream says otherwise. */
+    in->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+    in->format = coded_format;
+    in->frame_width = 640;
+    in->frame_height = 480;
+    in->min_buffers = 1;
+    in->max_buffers = VV_MAX_BUFFERS;
+    in->num_planes = 1;
+    in->plane_formats[0].plane_size = 1024 * 1024;
+    in->resource_type = in_mem;
+
+    out->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+    vv_layout_fill(out, VIRTIO_VIDEO_FORMAT_NV12, 640, 480);
+    out->min_buffers = VV_DEC_MIN_OUTPUT_BUFFERS;
+    out->max_buffers = VV_MAX_BUFFERS;
+    out->resource_type = out_mem;
+
+    s->profile = vv_default_profile(coded_format);
+    s->level = coded_format == VIRTIO_VIDEO_FORMAT_H264 ?
+               VIRTIO_VIDEO_LEVEL_H264_1_0 : 0;
+    s->pending = av_frame_alloc();
+    s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
+    s->writer = vv_frame_writer_new();
+    s->thread = g_thread_new("vv-stream", stream_worker, s);
+    return s;
+}
+
+void vv_stream_push(VvStream *s, VvJob *job)
+{
+    g_mutex_lock(&s->lock);
+    switch (job->type) {
+    case VV_JOB_INPUT:
+    case VV_JOB_DRAIN:
+        g_queue_push_tail(&s->inputs, job);
+        break;
+    case VV_JOB_OUTPUT:
+        job->epoch = s->out_epoch;
+        g_queue_push_tail(&s->outputs, job);
+        break;
+    default:
+        g_queue_push_tail(&s->ctrl, job);
+        break;
+    }
+    g_cond_signal(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+static void drop_queue(GQueue *q, void (*drop)(void *, void *), void *opaque)
+{
+    VvJob *job;
+
+    while ((job = g_queue_pop_head(q))) {
+        drop(opaque, job->token);
+        vv_job_free(job);
+    }
+}
+
+void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
+                     void *opaque)
+{
+    if (s->thread) {
+        g_mutex_lock(&s->lock);
+        s->abort = true;
+        g_cond_signal(&s->cond);
+        g_mutex_unlock(&s->lock);
+        g_thread_join(s->thread);
+        s->thread = NULL;
+    }
+    drop_queue(&s->inputs, drop, opaque);
+    drop_queue(&s->outputs, drop, opaque);
+    drop_queue(&s->ctrl, drop, opaque);
+    if (s->drain) {
+        drop(opaque, s->drain->token);
+        vv_job_free(s->drain);
+        s->drain = NULL;
+    }
+}
+
+void vv_stream_free(VvStream *s)
+{
+    unsigned q;
+
+    if (s->thread) {
+        g_thread_join(s->thread);
+    }
+    g_assert(g_queue_is_empty(&s->inputs) && g_queue_is_empty(&s->outputs) &&
+             g_queue_is_empty(&s->ctrl) && !s->drain);
+    vv_dec_free(s->dec);
+    vv_frame_writer_free(s->writer);
+    av_frame_free(&s->pending);
+    for (q = 0; q < VV_QUEUE_COUNT; q++) {
+        g_hash_table_destroy(s->resources[q]);
+        g_hash_table_destroy(s->queued[q]);
+    }
+    g_free(s->cookies);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+}

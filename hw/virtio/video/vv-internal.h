@@ -1,0 +1,191 @@
+/*
+ * virtio-video engine: internal structures shared by the engine's files.
+ *
+ * Locking: VvEngine.lock protects the completion and event queues only.
+ * VvStream.lock protects everything in the stream that both the main thread
+ * and the stream's worker touch.  Lock order: stream, then engine.  The
+ * codec itself (VvStream.dec) belongs to the worker and is used unlocked.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_VIRTIO_VIDEO_VV_INTERNAL_H
+#define HW_VIRTIO_VIDEO_VV_INTERNAL_H
+
+#include <glib.h>
+
+#include "vv-engine.h"
+#include "vv-caps.h"
+#include "vv-codec.h"
+#include "vv-protocol.h"
+
+typedef struct VvStream VvStream;
+typedef struct VvDecoder VvDecoder;
+
+/* Guest memory behind a resource, mapped for the device.  Refcounted:
+ * queued buffers keep it alive when the guest replaces or destroys the
+ * resource meanwhile. */
+typedef struct VvSeg {
+    uint8_t *host;
+    size_t len;
+} VvSeg;
+
+typedef struct VvBacking {
+    gint ref;
+    VvEngine *e;
+    bool write;
+    size_t size;                        /* sum of all segments */
+    unsigned num_planes;                /* memory planes */
+    struct {
+        unsigned first, count;          /* segments of this plane */
+        size_t size;
+    } planes[VIRTIO_VIDEO_MAX_PLANES];
+    unsigned num_segs;
+    VvSeg segs[];
+} VvBacking;
+
+VvBacking *vv_backing_ref(VvBacking *b);
+void vv_backing_unref(VvBacking *b);
+/* Copy @len bytes at @offset of memory plane @plane out of / into @b. */
+void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
+                     void *dst, size_t len);
+
+typedef enum VvJobType {
+    VV_JOB_INPUT,               /* RESOURCE_QUEUE(INPUT) */
+    VV_JOB_OUTPUT,              /* RESOURCE_QUEUE(OUTPUT) */
+    VV_JOB_DRAIN,
+    VV_JOB_CLEAR,               /* QUEUE_CLEAR(queue) */
+    VV_JOB_DESTROY_ALL,         /* RESOURCE_DESTROY_ALL(queue) */
+    VV_JOB_DESTROY,             /* STREAM_DESTROY */
+} VvJobType;
+
+typedef struct VvJob {
+    VvJobType type;
+    void *token;
+    uint32_t stream_id;
+    unsigned queue;             /* VV_QUEUE_INPUT / VV_QUEUE_OUTPUT */
+    uint32_t resource_id;
+    VvBacking *backing;         /* INPUT, OUTPUT */
+    uint64_t timestamp;         /* INPUT */
+    uint64_t epoch;             /* OUTPUT: the stream's out_epoch when queued */
+    uint8_t *data;              /* INPUT: the bitstream, copied out */
+    size_t size;
+} VvJob;
+
+struct VvStream {
+    VvEngine *e;
+    uint32_t id;
+    GMutex lock;
+    GCond cond;
+    GThread *thread;
+
+    /* set by the main thread, read by the worker */
+    bool abort;                 /* reset: stop without completing anything */
+    GQueue inputs;              /* VvJob: INPUT and DRAIN, in order */
+    GQueue outputs;             /* VvJob: OUTPUT buffers available */
+    GQueue ctrl;                /* VvJob: CLEAR, DESTROY_ALL, DESTROY */
+
+    uint32_t mem_type[VV_QUEUE_COUNT];
+    VvParams params[VV_QUEUE_COUNT];
+    GHashTable *resources[VV_QUEUE_COUNT];  /* id -> VvBacking */
+    GHashTable *queued[VV_QUEUE_COUNT];     /* ids queued and not back */
+    bool draining;              /* a DRAIN is accepted and not finished */
+    bool decoding;              /* input was queued: coded format fixed */
+    bool failed;                /* EVENT_ERROR sent: the stream is dead */
+    uint64_t out_epoch;         /* resolution changes so far */
+    uint32_t profile;           /* VIRTIO_VIDEO_PROFILE_* of the stream */
+    uint32_t level;             /* VIRTIO_VIDEO_LEVEL_* (H.264) */
+
+    /* worker only */
+    VvDecoder *dec;
+    struct VvFrameWriter *writer;
+    bool dec_active;            /* the codec may have frames to give */
+    bool eos_pending;           /* drained: an EOS buffer is owed */
+    VvJob *drain;               /* the DRAIN being carried out */
+    struct AVFrame *pending;    /* decoded, waiting for an output buffer */
+    uint32_t cur_w, cur_h;      /* visible size of the current format */
+    int cur_pix_fmt;
+    bool have_format;
+    uint64_t seq;               /* input buffers fed to the codec */
+    uint64_t *cookies;          /* seq -> guest timestamp (ring) */
+};
+
+#define VV_COOKIE_RING 4096
+
+struct VvEngine {
+    VvEngineConfig cfg;
+    VvEngineOps ops;
+    const VvBackend *backend;
+    VvCaps caps;
+    uint32_t max_caps_length;
+
+    GHashTable *streams;        /* id -> VvStream, main thread only */
+    GList *dying;               /* destroyed streams whose worker runs on */
+
+    GMutex lock;
+    GQueue completions;         /* VvCompletion */
+    GQueue events;              /* VvEventMsg */
+};
+
+/* From any thread: queue a response for @token (NULL: none). */
+void vv_complete(VvEngine *e, void *token, const void *resp, size_t len);
+void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
+                     uint32_t stream_id);
+void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
+                        uint64_t timestamp, uint32_t flags, uint32_t size);
+/* From the worker: the stream is finished, free it on the main thread. */
+void vv_complete_stream_gone(VvEngine *e, VvStream *s);
+void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id);
+void G_GNUC_PRINTF(2, 3) vv_guest_error(VvEngine *e, const char *fmt, ...);
+
+/* stream.c */
+VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
+                        uint32_t in_mem, uint32_t out_mem);
+/* Stop the worker at once (reset), drop every token through @drop. */
+void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
+                     void *opaque);
+/* After the worker posted vv_complete_stream_gone(). */
+void vv_stream_free(VvStream *s);
+/* Hand a job to the worker (lock taken inside). */
+void vv_stream_push(VvStream *s, VvJob *job);
+void vv_job_free(VvJob *job);
+
+/* dec-lavc.c: the decoding session of a stream (worker thread only) */
+VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err);
+void vv_dec_free(VvDecoder *d);
+/* Feed one input buffer; its timestamp index is @seq.  Never blocks. */
+void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
+                 uint64_t seq);
+/* No more input until vv_dec_reset(): flush everything out. */
+void vv_dec_drain(VvDecoder *d);
+/*
+ * Next decoded frame into @frame: 0, AVERROR(EAGAIN) (needs input) or
+ * AVERROR_EOF (drained).
+ */
+int vv_dec_receive(VvDecoder *d, struct AVFrame *frame);
+void vv_dec_reset(VvDecoder *d);
+/* Profile and level the bitstream declared, as VIRTIO_VIDEO_* values. */
+void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
+                        uint32_t *profile, uint32_t *level);
+
+/* frame.c: write a decoded picture into a guest buffer laid out as @p */
+typedef struct VvFrameWriter VvFrameWriter;
+VvFrameWriter *vv_frame_writer_new(void);
+void vv_frame_writer_free(VvFrameWriter *w);
+/* Can frames of this libav* pixel format be written as raw @format? */
+bool vv_frame_format_supported(int pix_fmt);
+bool vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
+                    const VvParams *p, VvBacking *b);
+
+/* controls.c */
+size_t vv_query_control(VvEngine *e, const VvRequest *req, uint8_t *resp,
+                        size_t resp_size);
+size_t vv_get_control(VvEngine *e, VvStream *s, const VvRequest *req,
+                      uint8_t *resp, size_t resp_size);
+uint32_t vv_default_profile(uint32_t coded_format);
+uint32_t vv_profile_from_lavc(uint32_t coded_format, int profile);
+uint32_t vv_level_from_lavc(uint32_t coded_format, int level);
+
+#endif

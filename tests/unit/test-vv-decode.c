@@ -1,0 +1,403 @@
+/*
+ * virtio-video engine: decoding through the engine alone, frame by frame.
+ *
+ * A minimal guest: IVF files are split by hand (no demuxer involved), every
+ * decoded picture's visible NV12 area is hashed and compared with the
+ * reference made by the ffmpeg command-line tool.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "vv-fake-guest.h"
+#include "vv-protocol.h"
+
+#define NUM_IN  4
+#define NUM_OUT 6
+#define IN_SIZE (1024 * 1024)
+
+typedef struct Dec {
+    FakeGuest *g;
+    uint32_t sid;
+    uint64_t in_addr[NUM_IN];
+    bool in_busy[NUM_IN];
+    uint32_t in_tag[NUM_IN];
+    uint64_t out_addr[NUM_OUT];
+    uint32_t out_tag[NUM_OUT];
+    bool out_created;
+    uint32_t out_id_base;
+    VvParams out;               /* OUTPUT params after the last event */
+    GPtrArray *md5;             /* of each picture, in order */
+    GArray *ts;                 /* uint64_t */
+    bool eos;
+    unsigned events;
+    bool sg;                    /* output buffers as 4 KiB pieces */
+} Dec;
+
+static uint32_t hdr_type(const FgCompletion *c)
+{
+    return vv_ld32(c->resp);
+}
+
+static uint32_t sync_cmd(Dec *d, const uint8_t *req, size_t len,
+                         FgCompletion *c)
+{
+    fg_wait(d->g, fg_submit(d->g, req, len, sizeof(c->resp)), c);
+    return hdr_type(c);
+}
+
+static void create_resource(Dec *d, uint32_t queue, uint32_t id,
+                            uint64_t addr, size_t size, bool sg)
+{
+    size_t n = sg ? (size + 4095) / 4096 : 1;
+    g_autofree uint8_t *req = g_malloc0(88 + 16 * n);
+    FgCompletion c;
+    size_t i;
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE);
+    vv_st32(req + 4, d->sid);
+    vv_st32(req + 8, queue);
+    vv_st32(req + 12, id);
+    vv_st32(req + 16, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER);
+    vv_st32(req + 20, 1);
+    vv_st32(req + 56, n);
+    for (i = 0; i < n; i++) {
+        size_t off = sg ? i * 4096 : 0;
+
+        vv_st64(req + 88 + 16 * i, addr + off);
+        vv_st32(req + 88 + 16 * i + 8, sg ? MIN(4096, size - off) : size);
+    }
+    g_assert_cmphex(sync_cmd(d, req, 88 + 16 * n, &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static uint32_t queue_buffer(Dec *d, uint32_t queue, uint32_t id,
+                             uint64_t ts, uint32_t size)
+{
+    uint8_t req[64] = { 0 };
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_RESOURCE_QUEUE);
+    vv_st32(req + 4, d->sid);
+    vv_st32(req + 8, queue);
+    vv_st32(req + 12, id);
+    vv_st64(req + 16, ts);
+    vv_st32(req + 24, 1);
+    vv_st32(req + 28, size);
+    return fg_submit(d->g, req, sizeof(req), 24);
+}
+
+static void get_params(Dec *d, uint32_t queue, VvParams *p)
+{
+    uint8_t req[16] = { 0 };
+    FgCompletion c;
+    VvRequest parsed;
+    const char *why;
+    uint8_t fake[128];
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_GET_PARAMS_EXT);
+    vv_st32(req + 4, d->sid);
+    vv_st32(req + 8, queue);
+    g_assert_cmphex(sync_cmd(d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    g_assert_cmpuint(c.len, ==, 128);
+    /* reuse the request parser to read the params block */
+    memcpy(fake, c.resp, 128);
+    vv_st32(fake, VIRTIO_VIDEO_CMD_SET_PARAMS_EXT);
+    g_assert_cmphex(vv_parse_request(fake, 128, 1, &parsed, &why), ==, 0);
+    *p = parsed.u.set_params;
+    g_assert_cmphex(p->queue_type, ==, queue);
+}
+
+/* MD5 of the visible NV12 picture in output buffer @i, planes packed. */
+static char *picture_md5(Dec *d, unsigned i)
+{
+    const VvParams *p = &d->out;
+    const uint8_t *buf = fg_host(d->g, d->out_addr[i]);
+    const uint8_t *uv = buf + p->plane_formats[0].plane_size;
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_MD5);
+    uint32_t w = p->crop.width, h = p->crop.height, y;
+    char *md5;
+
+    g_assert_cmphex(p->format, ==, VIRTIO_VIDEO_FORMAT_NV12);
+    for (y = 0; y < h; y++) {
+        g_checksum_update(sum, buf + y * p->plane_formats[0].stride, w);
+    }
+    for (y = 0; y < (h + 1) / 2; y++) {
+        g_checksum_update(sum, uv + y * p->plane_formats[1].stride,
+                          (w + 1) / 2 * 2);
+    }
+    md5 = g_strdup(g_checksum_get_string(sum));
+    g_checksum_free(sum);
+    return md5;
+}
+
+static void setup_outputs(Dec *d)
+{
+    FgCompletion c;
+    size_t size;
+    unsigned i;
+
+    get_params(d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &d->out);
+    size = d->out.plane_formats[0].plane_size +
+           d->out.plane_formats[1].plane_size;
+    if (d->out_created) {
+        /* V4L2 re-setup after a resolution change */
+        uint8_t req[16] = { 0 };
+
+        vv_st32(req, VIRTIO_VIDEO_CMD_QUEUE_CLEAR);
+        vv_st32(req + 4, d->sid);
+        vv_st32(req + 8, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+        g_assert_cmphex(sync_cmd(d, req, sizeof(req), &c), ==,
+                        VIRTIO_VIDEO_RESP_OK_NODATA);
+        /* the cancelled buffers completed before the clear */
+        for (i = 0; i < NUM_OUT; i++) {
+            if (d->out_tag[i]) {
+                fg_wait(d->g, d->out_tag[i], &c);
+                g_assert_cmphex(vv_ld32(c.resp + 16), ==,
+                                VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+                d->out_tag[i] = 0;
+            }
+        }
+        vv_st32(req, VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL);
+        g_assert_cmphex(sync_cmd(d, req, sizeof(req), &c), ==,
+                        VIRTIO_VIDEO_RESP_OK_NODATA);
+        d->out_id_base += NUM_OUT;
+    }
+    for (i = 0; i < NUM_OUT; i++) {
+        d->out_addr[i] = fg_alloc(d->g, size);
+        create_resource(d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                        100 + d->out_id_base + i, d->out_addr[i], size,
+                        d->sg);
+        d->out_tag[i] = queue_buffer(d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                     100 + d->out_id_base + i, 0, 0);
+    }
+    d->out_created = true;
+}
+
+/* Handle one completion or event; false on timeout. */
+static bool pump(Dec *d)
+{
+    FgCompletion c;
+    uint8_t ev[8];
+    unsigned i;
+
+    switch (fg_wait_any(d->g, &c, ev, 60000)) {
+    case 0:
+        return false;
+    case 2:
+        if (vv_ld32(ev) == VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED) {
+            d->events++;
+            g_assert_cmpuint(vv_ld32(ev + 4), ==, d->sid);
+            setup_outputs(d);
+        } else {
+            g_error("unexpected event 0x%x", vv_ld32(ev));
+        }
+        return true;
+    }
+    for (i = 0; i < NUM_IN; i++) {
+        if (d->in_busy[i] && d->in_tag[i] == c.tag) {
+            g_assert_cmphex(hdr_type(&c), ==,
+                            VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+            g_assert_cmphex(vv_ld32(c.resp + 16), ==, 0);
+            d->in_busy[i] = false;
+            return true;
+        }
+    }
+    for (i = 0; i < NUM_OUT; i++) {
+        if (d->out_tag[i] == c.tag) {
+            uint32_t flags = vv_ld32(c.resp + 16);
+            uint64_t ts = vv_ld64(c.resp + 8);
+
+            g_assert_cmphex(hdr_type(&c), ==,
+                            VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+            d->out_tag[i] = 0;
+            if (flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR) {
+                return true;        /* cancelled by a clear */
+            }
+            if (flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
+                g_assert_cmpuint(ts, ==, 0);
+                g_assert_cmpuint(vv_ld32(c.resp + 20), ==, 0);
+                d->eos = true;
+                return true;
+            }
+            g_ptr_array_add(d->md5, picture_md5(d, i));
+            g_array_append_val(d->ts, ts);
+            d->out_tag[i] = queue_buffer(d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                         100 + d->out_id_base + i, 0, 0);
+            return true;
+        }
+    }
+    g_error("completion of unknown command %u", c.tag);
+}
+
+/* The frames of an IVF file. */
+static GPtrArray *ivf_frames(const char *path)
+{
+    g_autofree uint8_t *data = NULL;
+    GPtrArray *frames = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)g_bytes_unref);
+    size_t len, off;
+
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
+    g_assert_cmpmem(data, 4, "DKIF", 4);
+    off = vv_ld32(data + 4) >> 16;      /* header size */
+    while (off + 12 <= len) {
+        uint32_t size = vv_ld32(data + off);
+
+        g_assert_cmpuint(off + 12 + size, <=, len);
+        g_ptr_array_add(frames, g_bytes_new(data + off + 12, size));
+        off += 12 + size;
+    }
+    return frames;
+}
+
+static GPtrArray *read_framemd5(const char *path)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    GPtrArray *md5 = g_ptr_array_new_with_free_func(g_free);
+    char **l;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (l = lines; *l; l++) {
+        g_auto(GStrv) f = NULL;
+
+        if (**l == '#' || !**l) {
+            continue;
+        }
+        f = g_strsplit(*l, ",", -1);
+        g_assert_cmpuint(g_strv_length(f), ==, 6);
+        g_ptr_array_add(md5, g_strdup(g_strstrip(f[5])));
+    }
+    return md5;
+}
+
+static void decode_ivf(const char *path, uint32_t format, bool sg)
+{
+    g_autoptr(GPtrArray) frames = ivf_frames(path);
+    g_autofree char *ref_path = g_strdup_printf("%s.nv12.framemd5", path);
+    g_autoptr(GPtrArray) ref = read_framemd5(ref_path);
+    Dec d = { .sid = 1, .sg = sg };
+    uint8_t req[88] = { 0 };
+    FgCompletion c;
+    unsigned i, next = 0;
+
+    d.g = fg_new(VV_MODE_DECODER, 512 * 1024 * 1024);
+    d.md5 = g_ptr_array_new_with_free_func(g_free);
+    d.ts = g_array_new(false, false, sizeof(uint64_t));
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+    vv_st32(req + 4, d.sid);
+    vv_st32(req + 16, format);
+    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    for (i = 0; i < NUM_IN; i++) {
+        d.in_addr[i] = fg_alloc(d.g, IN_SIZE);
+        create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, i + 1,
+                        d.in_addr[i], IN_SIZE, false);
+    }
+
+    while (next < frames->len) {
+        for (i = 0; i < NUM_IN && next < frames->len; i++) {
+            GBytes *f = frames->pdata[next];
+            size_t size;
+            const void *bytes = g_bytes_get_data(f, &size);
+
+            if (d.in_busy[i]) {
+                continue;
+            }
+            g_assert_cmpuint(size, <=, IN_SIZE);
+            memcpy(fg_host(d.g, d.in_addr[i]), bytes, size);
+            /* high bits set: all 64 bits of the cookie must survive */
+            d.in_tag[i] = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                       i + 1, 0xfedc000000000000ull | next,
+                                       size);
+            d.in_busy[i] = true;
+            next++;
+        }
+        if (next < frames->len) {
+            g_assert_true(pump(&d));
+        }
+    }
+
+    memset(req, 0, sizeof(req));
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_DRAIN);
+    vv_st32(req + 4, d.sid);
+    {
+        uint32_t drain = fg_submit(d.g, req, 8, 8);
+
+        while (!d.eos) {
+            g_assert_true(pump(&d));
+        }
+        /* the drain completes after the EOS buffer */
+        fg_wait(d.g, drain, &c);
+        g_assert_cmphex(hdr_type(&c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    }
+
+    g_assert_cmpuint(d.events, >=, 1);
+    g_assert_cmpuint(d.md5->len, ==, ref->len);
+    for (i = 0; i < ref->len; i++) {
+        g_assert_cmpstr(d.md5->pdata[i], ==, ref->pdata[i]);
+    }
+    /* no reordering in these streams: cookies come back in order */
+    for (i = 0; i < d.ts->len; i++) {
+        g_assert_cmphex(g_array_index(d.ts, uint64_t, i), ==,
+                        0xfedc000000000000ull | i);
+    }
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_DESTROY);
+    g_assert_cmphex(sync_cmd(&d, req, 8, &c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_ptr_array_free(d.md5, true);
+    g_array_free(d.ts, true);
+    fg_free(d.g);
+}
+
+static const char *media_dir(void)
+{
+    const char *dir = g_getenv("VIRTIO_VIDEO_MEDIA");
+
+    return dir ? dir : MEDIA_DEFAULT;
+}
+
+static void test_media_ivf(gconstpointer data)
+{
+    const char *name = data;
+    g_autofree char *path = g_build_filename(media_dir(), name, NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    decode_ivf(path, VIRTIO_VIDEO_FORMAT_VP9, false);
+}
+
+static void test_media_ivf_sg(gconstpointer data)
+{
+    const char *name = data;
+    g_autofree char *path = g_build_filename(media_dir(), name, NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    decode_ivf(path, VIRTIO_VIDEO_FORMAT_VP9, true);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_data_func("/vv/decode/vp9-ivf", "test-25fps.vp9.ivf",
+                         test_media_ivf);
+    g_test_add_data_func("/vv/decode/vp9-ivf-sg", "test-25fps.vp9.ivf",
+                         test_media_ivf_sg);
+    g_test_add_data_func("/vv/decode/vp9-reschange",
+                         "resolution_change_500frames-vp9.ivf",
+                         test_media_ivf);
+    return g_test_run();
+}

@@ -1,0 +1,236 @@
+/*
+ * virtio-video unit tests: an in-process "guest" for the engine.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <glib.h>
+
+#include "vv-fake-guest.h"
+
+#define FG_TIMEOUT_US (60 * G_USEC_PER_SEC)
+
+static void *fg_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+{
+    FakeGuest *g = opaque;
+
+    if (addr < FG_RAM_BASE || len > g->ram_size ||
+        addr - FG_RAM_BASE > g->ram_size - len) {
+        return NULL;
+    }
+    g_atomic_int_inc(&g->mapped);
+    return g->ram + (addr - FG_RAM_BASE);
+}
+
+static void fg_unmap(void *opaque, void *host, uint64_t len, bool write)
+{
+    FakeGuest *g = opaque;
+
+    g_assert((uint8_t *)host >= g->ram &&
+             (uint8_t *)host + len <= g->ram + g->ram_size);
+    g_atomic_int_add(&g->mapped, -1);
+}
+
+static void fg_kick(void *opaque)
+{
+    FakeGuest *g = opaque;
+
+    g_mutex_lock(&g->lock);
+    g->kicked = true;
+    g_cond_signal(&g->cond);
+    g_mutex_unlock(&g->lock);
+}
+
+static void fg_guest_error(void *opaque, const char *msg)
+{
+    FakeGuest *g = opaque;
+
+    g->guest_errors++;
+    if (g_test_verbose()) {
+        g_test_message("guest error: %s", msg);
+    }
+}
+
+static const VvEngineOps fg_ops = {
+    .map = fg_map,
+    .unmap = fg_unmap,
+    .kick = fg_kick,
+    .guest_error = fg_guest_error,
+};
+
+FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
+{
+    FakeGuest *g = g_new0(FakeGuest, 1);
+    VvEngineConfig cfg = {
+        .mode = mode,
+        .backend = "libavcodec",
+        .codec_threads = 1,
+        .max_streams = 8,
+        .av1 = true,
+        .ops = &fg_ops,
+        .opaque = g,
+    };
+    char *err = NULL;
+
+    g->ram = g_malloc0(ram_size);
+    g->ram_size = ram_size;
+    g->brk = FG_RAM_BASE;
+    g_mutex_init(&g->lock);
+    g_cond_init(&g->cond);
+    g_queue_init(&g->done);
+    g_queue_init(&g->events);
+    g->engine = vv_engine_new(&cfg, &err);
+    g_assert_null(err);
+    return g;
+}
+
+static void drop_token(void *opaque, void *token)
+{
+}
+
+void fg_free(FakeGuest *g)
+{
+    vv_engine_free(g->engine, drop_token, g);
+    /* every mapping the engine made is gone */
+    g_assert_cmpint(g_atomic_int_get(&g->mapped), ==, 0);
+    g_queue_clear_full(&g->done, g_free);
+    g_queue_clear_full(&g->events, g_free);
+    g_mutex_clear(&g->lock);
+    g_cond_clear(&g->cond);
+    g_free(g->ram);
+    g_free(g);
+}
+
+uint64_t fg_alloc(FakeGuest *g, size_t size)
+{
+    uint64_t addr = g->brk;
+
+    size = (size + 4095) & ~(size_t)4095;
+    g_assert_cmpuint(addr + size - FG_RAM_BASE, <=, g->ram_size);
+    g->brk += size;
+    return addr;
+}
+
+void *fg_host(FakeGuest *g, uint64_t addr)
+{
+    g_assert(addr >= FG_RAM_BASE && addr - FG_RAM_BASE < g->ram_size);
+    return g->ram + (addr - FG_RAM_BASE);
+}
+
+static void queue_done(FakeGuest *g, uint32_t tag, const void *resp,
+                       size_t len)
+{
+    FgCompletion *c = g_new0(FgCompletion, 1);
+
+    c->tag = tag;
+    c->len = MIN(len, sizeof(c->resp));
+    memcpy(c->resp, resp, c->len);
+    g_queue_push_tail(&g->done, c);
+}
+
+static void on_complete(void *opaque, void *token, const void *resp,
+                        size_t len)
+{
+    queue_done(opaque, GPOINTER_TO_UINT(token), resp, len);
+}
+
+static bool on_event(void *opaque, const void *event, size_t len)
+{
+    FakeGuest *g = opaque;
+
+    g_assert_cmpuint(len, ==, 8);
+    g_queue_push_tail(&g->events, g_memdup2(event, 8));
+    return true;
+}
+
+uint32_t fg_submit(FakeGuest *g, const void *req, size_t len,
+                   size_t resp_size)
+{
+    uint32_t tag = ++g->next_tag;
+    g_autofree uint8_t *resp = g_malloc0(MAX(resp_size, 8));
+    size_t resp_len = 0;
+
+    /* completions first, as the transport does */
+    vv_engine_poll(g->engine, on_complete, on_event, g);
+    if (vv_engine_handle_command(g->engine, req, len, GUINT_TO_POINTER(tag),
+                                 resp, MAX(resp_size, 8), &resp_len) ==
+        VV_CMD_DONE) {
+        queue_done(g, tag, resp, resp_len);
+    }
+    return tag;
+}
+
+/* Poll the engine; wait for a kick when nothing came.  False on timeout. */
+static bool pump(FakeGuest *g, gint64 deadline)
+{
+    unsigned before = g->done.length + g->events.length;
+
+    for (;;) {
+        g_mutex_lock(&g->lock);
+        g->kicked = false;
+        g_mutex_unlock(&g->lock);
+        vv_engine_poll(g->engine, on_complete, on_event, g);
+        if (g->done.length + g->events.length != before) {
+            return true;
+        }
+        g_mutex_lock(&g->lock);
+        while (!g->kicked) {
+            if (!g_cond_wait_until(&g->cond, &g->lock, deadline)) {
+                g_mutex_unlock(&g->lock);
+                return false;
+            }
+        }
+        g_mutex_unlock(&g->lock);
+    }
+}
+
+void fg_wait(FakeGuest *g, uint32_t tag, FgCompletion *out)
+{
+    gint64 deadline = g_get_monotonic_time() + FG_TIMEOUT_US;
+
+    for (;;) {
+        GList *l;
+
+        for (l = g->done.head; l; l = l->next) {
+            FgCompletion *c = l->data;
+
+            if (c->tag == tag) {
+                *out = *c;
+                g_free(c);
+                g_queue_delete_link(&g->done, l);
+                return;
+            }
+        }
+        if (!pump(g, deadline)) {
+            g_error("timed out waiting for command %u", tag);
+        }
+    }
+}
+
+int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8], int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * (gint64)1000;
+
+    for (;;) {
+        FgCompletion *d = g_queue_pop_head(&g->done);
+        uint8_t *e;
+
+        if (d) {
+            *c = *d;
+            g_free(d);
+            return 1;
+        }
+        e = g_queue_pop_head(&g->events);
+        if (e) {
+            memcpy(ev, e, 8);
+            g_free(e);
+            return 2;
+        }
+        if (!pump(g, deadline)) {
+            return 0;
+        }
+    }
+}

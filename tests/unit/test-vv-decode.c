@@ -365,39 +365,47 @@ static const char *media_dir(void)
     return dir ? dir : MEDIA_DEFAULT;
 }
 
+typedef struct IvfCase {
+    const char *name;
+    uint32_t format;
+    bool sg;
+} IvfCase;
+
 static void test_media_ivf(gconstpointer data)
 {
-    const char *name = data;
-    g_autofree char *path = g_build_filename(media_dir(), name, NULL);
+    const IvfCase *t = data;
+    g_autofree char *path = g_build_filename(media_dir(), t->name, NULL);
 
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
         g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
         return;
     }
-    decode_ivf(path, VIRTIO_VIDEO_FORMAT_VP9, false);
+    decode_ivf(path, t->format, t->sg);
 }
 
-static void test_media_ivf_sg(gconstpointer data)
-{
-    const char *name = data;
-    g_autofree char *path = g_build_filename(media_dir(), name, NULL);
-
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
-        return;
-    }
-    decode_ivf(path, VIRTIO_VIDEO_FORMAT_VP9, true);
-}
+static const IvfCase ivf_cases[] = {
+    { "test-25fps.vp9.ivf", VIRTIO_VIDEO_FORMAT_VP9, false },
+    { "test-25fps.vp9.ivf", VIRTIO_VIDEO_FORMAT_VP9, true },
+    { "resolution_change_500frames-vp9.ivf", VIRTIO_VIDEO_FORMAT_VP9, false },
+    { "vp90-2-10-show-existing-frame.vp9.ivf", VIRTIO_VIDEO_FORMAT_VP9,
+      false },
+    { "test-25fps.vp8.ivf", VIRTIO_VIDEO_FORMAT_VP8, true },
+    { "test-25fps.av1.ivf", VIRTIO_VIDEO_FORMAT_AV1, false },
+    { "av1-1-b8-03-sizeup.ivf", VIRTIO_VIDEO_FORMAT_AV1, true },
+    { "dav1d-test-data_00001130.ivf", VIRTIO_VIDEO_FORMAT_AV1, false },
+};
 
 int main(int argc, char **argv)
 {
+    size_t i;
+
     g_test_init(&argc, &argv, NULL);
-    g_test_add_data_func("/vv/decode/vp9-ivf", "test-25fps.vp9.ivf",
-                         test_media_ivf);
-    g_test_add_data_func("/vv/decode/vp9-ivf-sg", "test-25fps.vp9.ivf",
-                         test_media_ivf_sg);
-    g_test_add_data_func("/vv/decode/vp9-reschange",
-                         "resolution_change_500frames-vp9.ivf",
-                         test_media_ivf);
+    for (i = 0; i < G_N_ELEMENTS(ivf_cases); i++) {
+        g_autofree char *name =
+            g_strdup_printf("/vv/decode/%s%s", ivf_cases[i].name,
+                            ivf_cases[i].sg ? "/sg" : "");
+
+        g_test_add_data_func(name, &ivf_cases[i], test_media_ivf);
+    }
     return g_test_run();
 }

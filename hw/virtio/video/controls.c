@@ -124,12 +124,18 @@ static unsigned codec_profiles(VvEngine *e, uint32_t format, uint32_t *out,
     if (!codec) {
         return 0;
     }
+    if (e->cfg.mode == VV_MODE_ENCODER) {
+        /* what 8-bit 4:2:0 input can be encoded in by this encoder */
+        for (i = VIRTIO_VIDEO_PROFILE_H264_MIN;
+             i <= VIRTIO_VIDEO_PROFILE_VP9_MAX && n < max; i++) {
+            if (vv_enc_profile_supported(e, format, i)) {
+                out[n++] = i;
+            }
+        }
+        return n;
+    }
     if (format == VIRTIO_VIDEO_FORMAT_VP8) {
         /* libavcodec has no VP8 profile list; its decoder takes all four */
-        if (e->cfg.mode == VV_MODE_ENCODER) {
-            out[n++] = VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
-            return n;
-        }
         for (i = 0; i < 4 && n < max; i++) {
             out[n++] = VIRTIO_VIDEO_PROFILE_VP8_PROFILE0 + i;
         }
@@ -222,17 +228,14 @@ size_t vv_get_control(VvEngine *e, VvStream *s, const VvRequest *req,
     }
 
     g_mutex_lock(&s->lock);
-    switch (req->u.get_control.control) {
-    case VIRTIO_VIDEO_CONTROL_PROFILE:
+    if (e->cfg.mode == VV_MODE_ENCODER) {
+        ok = vv_enc_get_control(s, req->u.get_control.control, &value);
+    } else if (req->u.get_control.control == VIRTIO_VIDEO_CONTROL_PROFILE) {
         value = s->profile;
         ok = value != VIRTIO_VIDEO_PROFILE_UNDEFINED;
-        break;
-    case VIRTIO_VIDEO_CONTROL_LEVEL:
+    } else if (req->u.get_control.control == VIRTIO_VIDEO_CONTROL_LEVEL) {
         value = s->level;
         ok = value != VIRTIO_VIDEO_LEVEL_UNDEFINED;
-        break;
-    default:
-        break;
     }
     g_mutex_unlock(&s->lock);
     if (!ok) {

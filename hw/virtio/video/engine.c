@@ -39,6 +39,7 @@ const VvBackend *const vv_backends[] = {
 };
 
 typedef struct VvCompletion {
+    uint64_t seq;               /* order among completions and events */
     void *token;
     VvStream *gone;             /* a destroyed stream to free */
     size_t len;
@@ -46,6 +47,7 @@ typedef struct VvCompletion {
 } VvCompletion;
 
 typedef struct VvEventMsg {
+    uint64_t seq;
     uint8_t ev[sizeof(struct virtio_video_event)];
 } VvEventMsg;
 
@@ -74,6 +76,7 @@ static void kick(VvEngine *e)
 static void push_completion(VvEngine *e, VvCompletion *c)
 {
     g_mutex_lock(&e->lock);
+    c->seq = e->seq++;
     g_queue_push_tail(&e->completions, c);
     g_mutex_unlock(&e->lock);
     kick(e);
@@ -125,6 +128,7 @@ void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id)
     vv_st32(m->ev, type);
     vv_st32(m->ev + 4, stream_id);
     g_mutex_lock(&e->lock);
+    m->seq = e->seq++;
     g_queue_push_tail(&e->events, m);
     g_mutex_unlock(&e->lock);
     kick(e);
@@ -311,10 +315,6 @@ static VvCmdStatus cmd_stream_create(Cmd *c)
                                                       : VV_QUEUE_OUTPUT;
     VvStream *s;
 
-    if (e->cfg.mode != VV_MODE_DECODER) {
-        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
-                           "encoder streams are not implemented yet");
-    }
     if (find_stream(e, req->stream_id)) {
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID,
                            "stream id already in use");
@@ -468,6 +468,9 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     const VvRequest *req = c->req;
     unsigned q = vv_queue_index(req->u.resource_queue.queue_type);
     gpointer id = GUINT_TO_POINTER(req->u.resource_queue.resource_id);
+    /* decoder INPUT and encoder OUTPUT carry bitstream */
+    unsigned bitstream_q = c->e->cfg.mode == VV_MODE_DECODER ?
+                           VV_QUEUE_INPUT : VV_QUEUE_OUTPUT;
     uint32_t code = 0;
     const char *why = NULL;
     VvBacking *b;
@@ -484,15 +487,16 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     } else if (q == VV_QUEUE_INPUT && s->draining) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
         why = "input queued during a drain";
-    } else if (q == VV_QUEUE_INPUT &&
+    } else if (q == bitstream_q &&
                (req->u.resource_queue.num_data_sizes < 1 ||
                 req->u.resource_queue.data_sizes[0] > b->planes[0].size)) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         why = "data size beyond the buffer";
-    } else if (q == VV_QUEUE_OUTPUT &&
-               b->size < vv_layout_size(&s->params[VV_QUEUE_OUTPUT])) {
+    } else if (q != bitstream_q &&
+               b->size < (q == VV_QUEUE_OUTPUT ? s->seen_out_size :
+                          vv_layout_size(&s->params[q]))) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        why = "output buffer smaller than the frame";
+        why = "raw buffer smaller than the frame";
     } else {
         g_hash_table_add(s->queued[q], id);
         s->decoding |= q == VV_QUEUE_INPUT;
@@ -508,7 +512,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     job->resource_id = req->u.resource_queue.resource_id;
     job->backing = b;
     job->timestamp = req->u.resource_queue.timestamp;
-    if (q == VV_QUEUE_INPUT) {
+    if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER) {
         /* never let the codec read memory the guest can still write */
         job->size = req->u.resource_queue.data_sizes[0];
         job->data = g_malloc(job->size);
@@ -542,6 +546,10 @@ static VvCmdStatus cmd_get_params(Cmd *c, VvStream *s)
     g_mutex_lock(&s->lock);
     p = s->params[q];
     p.resource_type = s->mem_type[q];
+    if (q == VV_QUEUE_OUTPUT) {
+        s->seen_epoch = s->out_epoch;
+        s->seen_out_size = vv_layout_size(&p);
+    }
     g_mutex_unlock(&s->lock);
     c->resp_len = vv_write_hdr(c->resp, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
                                c->req->stream_id);
@@ -595,6 +603,8 @@ static uint32_t set_dec_params(VvEngine *e, VvStream *s, const VvParams *np,
             return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
         }
         vv_layout_fill(p, np->format, p->crop.width, p->crop.height);
+        /* the guest chose this layout: buffers for it are current */
+        s->seen_out_size = vv_layout_size(p);
     }
     return 0;
 }
@@ -612,7 +622,9 @@ static VvCmdStatus cmd_set_params(Cmd *c, VvStream *s)
                            "unknown resource_type");
     }
     g_mutex_lock(&s->lock);
-    err = set_dec_params(c->e, s, np, &why);
+    err = c->e->cfg.mode == VV_MODE_DECODER ?
+          set_dec_params(c->e, s, np, &why) :
+          vv_enc_set_params(c->e, s, np, &why);
     if (!err && ext) {
         s->mem_type[q] = np->resource_type;
     }
@@ -625,8 +637,22 @@ static VvCmdStatus cmd_set_params(Cmd *c, VvStream *s)
 
 static VvCmdStatus cmd_set_control(Cmd *c, VvStream *s)
 {
-    return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
-                       "a decoder has no settable controls");
+    const char *why = NULL;
+    uint32_t err;
+
+    if (c->e->cfg.mode == VV_MODE_DECODER) {
+        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                           "a decoder has no settable controls");
+    }
+    g_mutex_lock(&s->lock);
+    err = vv_enc_set_control(c->e, s, c->req->u.set_control.control,
+                             c->req->u.set_control.has_value,
+                             c->req->u.set_control.value, &why);
+    g_mutex_unlock(&s->lock);
+    if (err) {
+        return reply_error(c, err, why);
+    }
+    return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
 VvCmdStatus vv_engine_handle_command(VvEngine *e, const void *req_buf,
@@ -724,38 +750,50 @@ static void free_gone_stream(VvEngine *e, VvStream *s)
     vv_stream_free(s);
 }
 
+/*
+ * Deliver completions and events in the order they were posted, so that an
+ * event never overtakes a buffer returned before it.  An event waiting for
+ * an eventq buffer does not hold back the completions after it.
+ */
 void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
                     void *opaque)
 {
+    bool events_blocked = false;
+
     for (;;) {
         VvCompletion *c;
-
-        g_mutex_lock(&e->lock);
-        c = g_queue_pop_head(&e->completions);
-        g_mutex_unlock(&e->lock);
-        if (!c) {
-            break;
-        }
-        if (c->gone) {
-            free_gone_stream(e, c->gone);
-        } else {
-            complete(opaque, c->token, c->resp, c->len);
-        }
-        g_free(c);
-    }
-    for (;;) {
         VvEventMsg *m;
 
         g_mutex_lock(&e->lock);
-        m = g_queue_peek_head(&e->events);
+        c = g_queue_peek_head(&e->completions);
+        m = events_blocked ? NULL : g_queue_peek_head(&e->events);
+        if (m && (!c || m->seq < c->seq)) {
+            c = NULL;
+        } else if (c) {
+            g_queue_pop_head(&e->completions);
+            m = NULL;
+        }
         g_mutex_unlock(&e->lock);
-        if (!m || !event(opaque, m->ev, sizeof(m->ev))) {
+
+        if (c) {
+            if (c->gone) {
+                free_gone_stream(e, c->gone);
+            } else {
+                complete(opaque, c->token, c->resp, c->len);
+            }
+            g_free(c);
+        } else if (m) {
+            if (!event(opaque, m->ev, sizeof(m->ev))) {
+                events_blocked = true;
+                continue;
+            }
+            g_mutex_lock(&e->lock);
+            g_queue_pop_head(&e->events);
+            g_mutex_unlock(&e->lock);
+            g_free(m);
+        } else {
             break;
         }
-        g_mutex_lock(&e->lock);
-        g_queue_pop_head(&e->events);
-        g_mutex_unlock(&e->lock);
-        g_free(m);
     }
 }
 

@@ -48,9 +48,12 @@ static void cursor_init(Cursor *c, const VvBacking *b, unsigned plane)
     c->seg_start = 0;
 }
 
-/* Write @len bytes at plane offset @off (offsets only grow, or restart). */
-static void cursor_write(Cursor *c, size_t off, const uint8_t *src,
-                         size_t len)
+/*
+ * Copy @len bytes between @buf and plane offset @off: into the plane if
+ * @write, out of it otherwise.  Offsets only grow between calls.
+ */
+static void cursor_copy(Cursor *c, size_t off, uint8_t *buf, size_t len,
+                        bool write)
 {
     const VvSeg *segs = c->b->segs;
 
@@ -67,11 +70,21 @@ static void cursor_write(Cursor *c, size_t off, const uint8_t *src,
         }
         in = off - c->seg_start;
         n = MIN(len, segs[c->seg].len - in);
-        memcpy(segs[c->seg].host + in, src, n);
-        src += n;
+        if (write) {
+            memcpy(segs[c->seg].host + in, buf, n);
+        } else {
+            memcpy(buf, segs[c->seg].host + in, n);
+        }
+        buf += n;
         off += n;
         len -= n;
     }
+}
+
+static void cursor_write(Cursor *c, size_t off, const uint8_t *src,
+                         size_t len)
+{
+    cursor_copy(c, off, (uint8_t *)src, len, true);
 }
 
 void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
@@ -95,6 +108,15 @@ void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
         len -= n;
         offset = 0;
     }
+}
+
+void vv_backing_write(const VvBacking *b, unsigned plane, size_t offset,
+                      const void *src, size_t len)
+{
+    Cursor c;
+
+    cursor_init(&c, b, plane);
+    cursor_write(&c, offset, src, len);
 }
 
 VvFrameWriter *vv_frame_writer_new(void)
@@ -275,4 +297,63 @@ bool vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
         break;
     }
     return true;
+}
+
+/* Copy @rows rows of @width bytes out of component plane @k. */
+static void get_plane(const VvParams *p, const VvBacking *b, unsigned k,
+                      uint8_t *dst, int dst_stride, size_t width,
+                      unsigned rows)
+{
+    uint32_t stride = p->plane_formats[k].stride;
+    unsigned mp, y;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, k, &mp, &off);
+    cursor_init(&c, b, mp);
+    for (y = 0; y < rows; y++) {
+        cursor_copy(&c, off + (size_t)y * stride,
+                    dst + (ptrdiff_t)y * dst_stride, width, false);
+    }
+}
+
+bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
+{
+    unsigned w = p->crop.width, h = p->crop.height;
+    unsigned cw = (w + 1) / 2, ch = (h + 1) / 2;
+    unsigned x, y;
+
+    if (f->format != AV_PIX_FMT_YUV420P || (unsigned)f->width != w ||
+        (unsigned)f->height != h || !f->buf[0]) {
+        return false;
+    }
+    get_plane(p, b, 0, f->data[0], f->linesize[0], w, h);
+    switch (p->format) {
+    case VIRTIO_VIDEO_FORMAT_NV12: {
+        g_autofree uint8_t *row = g_malloc(2 * cw * ch);
+
+        get_plane(p, b, 1, row, 2 * cw, 2 * cw, ch);
+        for (y = 0; y < ch; y++) {
+            const uint8_t *uv = row + (size_t)y * 2 * cw;
+            uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
+            uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
+
+            for (x = 0; x < cw; x++) {
+                u[x] = uv[2 * x];
+                v[x] = uv[2 * x + 1];
+            }
+        }
+        return true;
+    }
+    case VIRTIO_VIDEO_FORMAT_YUV420:
+        get_plane(p, b, 1, f->data[1], f->linesize[1], cw, ch);
+        get_plane(p, b, 2, f->data[2], f->linesize[2], cw, ch);
+        return true;
+    case VIRTIO_VIDEO_FORMAT_YVU420:
+        get_plane(p, b, 1, f->data[2], f->linesize[2], cw, ch);
+        get_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
+        return true;
+    default:
+        return false;
+    }
 }

@@ -39,8 +39,8 @@ void vv_job_free(VvJob *job)
 }
 
 /* Complete a buffer job; lock held. */
-static void buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
-                        uint32_t flags, uint32_t size)
+void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
+                    uint32_t flags, uint32_t size)
 {
     g_hash_table_remove(s->queued[job->queue],
                         GUINT_TO_POINTER(job->resource_id));
@@ -49,12 +49,12 @@ static void buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
 }
 
 /* Complete a job that did not happen; lock held. */
-static void cancel_job(VvStream *s, VvJob *job)
+void vv_cancel_job(VvStream *s, VvJob *job)
 {
     switch (job->type) {
     case VV_JOB_INPUT:
     case VV_JOB_OUTPUT:
-        buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+        vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
         return;
     default:
         vv_complete_hdr(s->e, job->token,
@@ -64,12 +64,12 @@ static void cancel_job(VvStream *s, VvJob *job)
     }
 }
 
-static void cancel_all(VvStream *s, GQueue *q)
+void vv_cancel_all(VvStream *s, GQueue *q)
 {
     VvJob *job;
 
     while ((job = g_queue_pop_head(q))) {
-        cancel_job(s, job);
+        vv_cancel_job(s, job);
     }
 }
 
@@ -84,10 +84,10 @@ static bool have_pending_frame(VvStream *s)
 }
 
 /* Stop any drain in progress; lock held. */
-static void cancel_drain(VvStream *s)
+void vv_cancel_drain(VvStream *s)
 {
     if (s->drain) {
-        cancel_job(s, s->drain);
+        vv_cancel_job(s, s->drain);
         s->drain = NULL;
     }
     s->eos_pending = false;
@@ -97,8 +97,8 @@ static void cancel_drain(VvStream *s)
 /* Throw away everything on the input side and start the codec afresh. */
 static void reset_input(VvStream *s)
 {
-    cancel_all(s, &s->inputs);
-    cancel_drain(s);
+    vv_cancel_all(s, &s->inputs);
+    vv_cancel_drain(s);
     drop_pending_frame(s);
     if (s->dec) {
         vv_dec_reset(s->dec);
@@ -107,7 +107,7 @@ static void reset_input(VvStream *s)
 }
 
 /* Unrecoverable: tell the guest, fail whatever input comes. */
-static void fail_stream(VvStream *s, const char *why)
+void vv_fail_stream(VvStream *s, const char *why)
 {
     if (s->failed) {
         return;
@@ -115,7 +115,7 @@ static void fail_stream(VvStream *s, const char *why)
     vv_guest_error(s->e, "virtio-video: stream %u failed: %s", s->id, why);
     s->failed = true;
     drop_pending_frame(s);
-    cancel_drain(s);
+    vv_cancel_drain(s);
     vv_post_event(s->e, VIRTIO_VIDEO_EVENT_ERROR, s->id);
 }
 
@@ -124,25 +124,36 @@ static bool handle_ctrl(VvStream *s, VvJob *job)
 {
     switch (job->type) {
     case VV_JOB_CLEAR:
-        if (job->queue == VV_QUEUE_INPUT) {
+        if (s->e->cfg.mode == VV_MODE_ENCODER) {
+            /* raw frames are simply handed back; a cleared bitstream
+             * queue restarts the encoder, with a keyframe */
+            if (job->queue == VV_QUEUE_INPUT) {
+                vv_cancel_all(s, &s->inputs);
+                vv_cancel_drain(s);
+            } else {
+                vv_cancel_all(s, &s->outputs);
+                vv_enc_reset(s);
+            }
+        } else if (job->queue == VV_QUEUE_INPUT) {
             reset_input(s);
         } else {
-            cancel_all(s, &s->outputs);
+            vv_cancel_all(s, &s->outputs);
         }
         break;
     case VV_JOB_DESTROY_ALL:
         if (job->queue == VV_QUEUE_INPUT) {
-            cancel_all(s, &s->inputs);
-            cancel_drain(s);
+            vv_cancel_all(s, &s->inputs);
+            vv_cancel_drain(s);
         } else {
-            cancel_all(s, &s->outputs);
+            vv_cancel_all(s, &s->outputs);
         }
         g_hash_table_remove_all(s->resources[job->queue]);
         break;
     case VV_JOB_DESTROY:
         reset_input(s);
-        cancel_all(s, &s->outputs);
-        cancel_all(s, &s->ctrl);
+        vv_enc_reset(s);
+        vv_cancel_all(s, &s->outputs);
+        vv_cancel_all(s, &s->ctrl);
         vv_complete_hdr(s->e, job->token, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
         vv_job_free(job);
         return true;
@@ -174,10 +185,10 @@ static bool backing_fits(const VvBacking *b, const VvParams *p)
 }
 
 /*
- * Take an output buffer: for a picture, one queued since the last
- * resolution change and large enough; for EOS, any.  Lock held.
+ * Take an output buffer: for a picture, one queued after the guest saw the
+ * current OUTPUT params, and large enough; for EOS, any.  Lock held.
  */
-static VvJob *take_output(VvStream *s, bool for_picture)
+VvJob *vv_take_output(VvStream *s, bool for_picture)
 {
     GList *l;
 
@@ -200,7 +211,7 @@ static void on_picture(VvStream *s, AVFrame *frame)
     VvParams *out = &s->params[VV_QUEUE_OUTPUT];
 
     if (!vv_frame_format_supported(frame->format)) {
-        fail_stream(s, "the stream decodes to a pixel format no raw format "
+        vv_fail_stream(s, "the stream decodes to a pixel format no raw format "
                     "can carry (more than 8 bits per component?)");
         av_frame_unref(frame);
         return;
@@ -213,7 +224,7 @@ static void on_picture(VvStream *s, AVFrame *frame)
          * params and tell the guest.
          */
         if (!vv_layout_fill(out, out->format, frame->width, frame->height)) {
-            fail_stream(s, "picture size out of range");
+            vv_fail_stream(s, "picture size out of range");
             av_frame_unref(frame);
             return;
         }
@@ -231,9 +242,8 @@ static void on_picture(VvStream *s, AVFrame *frame)
     av_frame_move_ref(s->pending, frame);
 }
 
-static uint64_t picture_cookie(VvStream *s, const AVFrame *f)
+uint64_t vv_cookie(VvStream *s, int64_t pts)
 {
-    int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
 
     if (pts == AV_NOPTS_VALUE || pts < 0 || (uint64_t)pts >= s->seq ||
         s->seq - (uint64_t)pts > VV_COOKIE_RING) {
@@ -244,14 +254,21 @@ static uint64_t picture_cookie(VvStream *s, const AVFrame *f)
 
 /* One step of work; lock held, dropped around codec calls and copies.
  * Returns false when there is nothing to do. */
+uint64_t vv_next_seq(VvStream *s, uint64_t timestamp)
+{
+    s->cookies[s->seq % VV_COOKIE_RING] = timestamp;
+    return s->seq++;
+}
+
 static bool worker_step(VvStream *s, AVFrame *frame)
 {
     VvJob *job;
+    uint64_t seq;
 
     if (s->failed) {
         job = g_queue_pop_head(&s->inputs);
         if (job) {
-            cancel_job(s, job);
+            vv_cancel_job(s, job);
             return true;
         }
         return false;
@@ -262,7 +279,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         uint64_t ts;
         bool ok;
 
-        job = take_output(s, true);
+        job = vv_take_output(s, true);
         if (!job) {
             return false;
         }
@@ -270,19 +287,21 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         g_mutex_unlock(&s->lock);
         ok = vv_frame_write(s->writer, s->pending, &p, job->backing);
         g_mutex_lock(&s->lock);
-        ts = picture_cookie(s, s->pending);
+        ts = vv_cookie(s, s->pending->pts != AV_NOPTS_VALUE ?
+                           s->pending->pts :
+                           s->pending->best_effort_timestamp);
         drop_pending_frame(s);
-        buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
+        vv_buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
                     ok ? vv_layout_size(&p) : 0);
         return true;
     }
 
     if (s->eos_pending) {
-        job = take_output(s, false);
+        job = vv_take_output(s, false);
         if (!job) {
             return false;
         }
-        buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
+        vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
         vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
                         s->id);
         vv_job_free(s->drain);
@@ -339,18 +358,17 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         dec = vv_dec_open(format, s->e->cfg.codec_threads, &err);
         g_mutex_lock(&s->lock);
         if (!dec) {
-            fail_stream(s, err);
-            cancel_job(s, job);
+            vv_fail_stream(s, err);
+            vv_cancel_job(s, job);
             return true;
         }
         s->dec = dec;
     }
-    s->cookies[s->seq % VV_COOKIE_RING] = job->timestamp;
+    seq = vv_next_seq(s, job->timestamp);
     g_mutex_unlock(&s->lock);
-    vv_dec_push(s->dec, job->data, job->size, s->seq);
+    vv_dec_push(s->dec, job->data, job->size, seq);
     g_mutex_lock(&s->lock);
-    s->seq++;
-    buffer_done(s, job, job->timestamp, 0, 0);
+    vv_buffer_done(s, job, job->timestamp, 0, 0);
     s->dec_active = true;
     return true;
 }
@@ -372,7 +390,8 @@ static gpointer stream_worker(gpointer opaque)
             }
             continue;
         }
-        if (!worker_step(s, frame)) {
+        if (!(s->e->cfg.mode == VV_MODE_ENCODER ? vv_enc_step(s)
+                                                : worker_step(s, frame))) {
             g_cond_wait(&s->cond, &s->lock);
         }
     }
@@ -429,10 +448,14 @@ VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
     out->min_buffers = VV_DEC_MIN_OUTPUT_BUFFERS;
     out->max_buffers = VV_MAX_BUFFERS;
     out->resource_type = out_mem;
+    s->seen_out_size = vv_layout_size(out);
 
     s->profile = vv_default_profile(coded_format);
     s->level = coded_format == VIRTIO_VIDEO_FORMAT_H264 ?
                VIRTIO_VIDEO_LEVEL_H264_1_0 : 0;
+    if (e->cfg.mode == VV_MODE_ENCODER) {
+        vv_enc_stream_init(s, coded_format);
+    }
     s->pending = av_frame_alloc();
     s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
     s->writer = vv_frame_writer_new();
@@ -449,7 +472,13 @@ void vv_stream_push(VvStream *s, VvJob *job)
         g_queue_push_tail(&s->inputs, job);
         break;
     case VV_JOB_OUTPUT:
-        job->epoch = s->out_epoch;
+        /*
+         * A buffer serves pictures of the current size only if the guest
+         * had read the OUTPUT params of that size when it queued it:
+         * buffers queued between a resolution change and the guest's
+         * GET_PARAMS are laid out for the old size.
+         */
+        job->epoch = s->seen_epoch;
         g_queue_push_tail(&s->outputs, job);
         break;
     default:
@@ -501,6 +530,7 @@ void vv_stream_free(VvStream *s)
     g_assert(g_queue_is_empty(&s->inputs) && g_queue_is_empty(&s->outputs) &&
              g_queue_is_empty(&s->ctrl) && !s->drain);
     vv_dec_free(s->dec);
+    vv_enc_stream_free(s);
     vv_frame_writer_free(s->writer);
     av_frame_free(&s->pending);
     for (q = 0; q < VV_QUEUE_COUNT; q++) {

@@ -51,6 +51,8 @@ void vv_backing_unref(VvBacking *b);
 /* Copy @len bytes at @offset of memory plane @plane out of / into @b. */
 void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
                      void *dst, size_t len);
+void vv_backing_write(const VvBacking *b, unsigned plane, size_t offset,
+                      const void *src, size_t len);
 
 typedef enum VvJobType {
     VV_JOB_INPUT,               /* RESOURCE_QUEUE(INPUT) */
@@ -69,7 +71,7 @@ typedef struct VvJob {
     uint32_t resource_id;
     VvBacking *backing;         /* INPUT, OUTPUT */
     uint64_t timestamp;         /* INPUT */
-    uint64_t epoch;             /* OUTPUT: the stream's out_epoch when queued */
+    uint64_t epoch;             /* OUTPUT: seen_epoch when queued */
     uint8_t *data;              /* INPUT: the bitstream, copied out */
     size_t size;
 } VvJob;
@@ -95,10 +97,20 @@ struct VvStream {
     bool decoding;              /* input was queued: coded format fixed */
     bool failed;                /* EVENT_ERROR sent: the stream is dead */
     uint64_t out_epoch;         /* resolution changes so far */
+    uint64_t seen_epoch;        /* ... that the guest read the params of */
+    size_t seen_out_size;       /* frame size in those OUTPUT params */
     uint32_t profile;           /* VIRTIO_VIDEO_PROFILE_* of the stream */
     uint32_t level;             /* VIRTIO_VIDEO_LEVEL_* (H.264) */
 
+    /* encoder settings (controls), under the lock */
+    uint32_t bitrate, bitrate_peak, bitrate_mode;
+    bool force_keyframe;        /* the next input frame becomes a keyframe */
+    bool bitrate_changed;       /* apply to the running encoder */
+
     /* worker only */
+    struct VvEncoder *enc;
+    struct AVPacket *pkt;       /* encoded, waiting for an output buffer */
+    bool enc_active;            /* the encoder may have packets to give */
     VvDecoder *dec;
     struct VvFrameWriter *writer;
     bool dec_active;            /* the codec may have frames to give */
@@ -125,6 +137,7 @@ struct VvEngine {
     GList *dying;               /* destroyed streams whose worker runs on */
 
     GMutex lock;
+    uint64_t seq;               /* completions and events posted */
     GQueue completions;         /* VvCompletion */
     GQueue events;              /* VvEventMsg */
 };
@@ -170,6 +183,33 @@ void vv_dec_reset(VvDecoder *d);
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level);
 
+/* stream.c helpers for the mode-specific workers; lock held */
+void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
+                    uint32_t flags, uint32_t size);
+void vv_cancel_job(VvStream *s, VvJob *job);
+void vv_cancel_all(VvStream *s, GQueue *q);
+void vv_cancel_drain(VvStream *s);
+void vv_fail_stream(VvStream *s, const char *why);
+/* For a picture: queued since the last resolution change and large enough
+ * for the OUTPUT params; otherwise any. */
+VvJob *vv_take_output(VvStream *s, bool for_picture);
+/* Guest timestamp of the input buffer with index @pts (0 if unknown). */
+uint64_t vv_cookie(VvStream *s, int64_t pts);
+/* Record the guest timestamp of the next input buffer; returns its index. */
+uint64_t vv_next_seq(VvStream *s, uint64_t timestamp);
+
+/* enc-lavc.c: the encoder's side of a stream */
+void vv_enc_stream_init(VvStream *s, uint32_t coded_format);
+bool vv_enc_step(VvStream *s);          /* like the decoder's step */
+void vv_enc_reset(VvStream *s);         /* drop the session; lock held */
+void vv_enc_stream_free(VvStream *s);
+uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
+                           const char **why);
+uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
+                            bool has_value, uint32_t value, const char **why);
+bool vv_enc_get_control(VvStream *s, uint32_t control, uint32_t *value);
+bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile);
+
 /* frame.c: write a decoded picture into a guest buffer laid out as @p */
 typedef struct VvFrameWriter VvFrameWriter;
 VvFrameWriter *vv_frame_writer_new(void);
@@ -178,6 +218,8 @@ void vv_frame_writer_free(VvFrameWriter *w);
 bool vv_frame_format_supported(int pix_fmt);
 bool vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
                     const VvParams *p, VvBacking *b);
+/* Read a raw frame laid out as @p from @b into @f (YUV420P, allocated). */
+bool vv_frame_read(const VvParams *p, const VvBacking *b, struct AVFrame *f);
 
 /* controls.c */
 size_t vv_query_control(VvEngine *e, const VvRequest *req, uint8_t *resp,

@@ -1,0 +1,581 @@
+/*
+ * virtio-video engine: encoding through libavcodec.
+ *
+ * Raw frames are read out of the guest's buffer into a private picture (the
+ * encoder never sees guest memory), encoded without B-frames so packets
+ * come out in input order, and each packet is written into the next
+ * bitstream buffer with the timestamp of the frame it encodes.
+ *
+ * The session is opened at the first frame with the stream's params and
+ * controls, and closed (to reopen, starting with a keyframe) after a drain
+ * or when the bitstream queue is cleared.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <glib.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/frame.h>
+#include <libavutil/opt.h>
+
+#include "vv-internal.h"
+#include "vv-layout.h"
+#include "vv-lavc.h"
+
+#define VV_ENC_DEFAULT_FPS          30
+#define VV_ENC_DEFAULT_BITRATE      2000000
+#define VV_ENC_DEFAULT_PEAK         4000000
+#define VV_ENC_BITSTREAM_SIZE       (2 * 1024 * 1024)
+#define VV_ENC_GOP                  60
+
+typedef struct VvEncoder {
+    AVCodecContext *ctx;
+    AVFrame *frame;
+    bool flushing;
+} VvEncoder;
+
+/* What a session is opened with (copied under the stream lock). */
+typedef struct EncSettings {
+    uint32_t format;
+    uint32_t width, height, fps;
+    uint32_t bitrate, peak, mode;
+    uint32_t profile, level;
+    uint32_t threads;
+} EncSettings;
+
+static const char *x264_profile(uint32_t profile)
+{
+    switch (profile) {
+    case VIRTIO_VIDEO_PROFILE_H264_BASELINE:
+        return "baseline";
+    case VIRTIO_VIDEO_PROFILE_H264_MAIN:
+        return "main";
+    case VIRTIO_VIDEO_PROFILE_H264_HIGH:
+        return "high";
+    default:
+        return NULL;
+    }
+}
+
+/* H.264 level_idc of a VIRTIO_VIDEO_LEVEL_H264_* value. */
+static int h264_level_idc(uint32_t level)
+{
+    static const int idc[] = {
+        10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51,
+    };
+
+    if (level < VIRTIO_VIDEO_LEVEL_H264_MIN ||
+        level > VIRTIO_VIDEO_LEVEL_H264_MAX) {
+        return -1;
+    }
+    return idc[level - VIRTIO_VIDEO_LEVEL_H264_MIN];
+}
+
+static void set_rate_control(AVCodecContext *ctx, uint32_t bitrate,
+                             uint32_t peak, uint32_t mode)
+{
+    ctx->bit_rate = bitrate;
+    if (mode == VIRTIO_VIDEO_BITRATE_MODE_CBR) {
+        /* libvpx switches to CBR when min == max == target */
+        ctx->rc_min_rate = bitrate;
+        ctx->rc_max_rate = bitrate;
+        ctx->rc_buffer_size = bitrate;
+    } else {
+        ctx->rc_min_rate = 0;
+        ctx->rc_max_rate = MAX(peak, bitrate);
+        ctx->rc_buffer_size = MAX(peak, bitrate) * 2;
+    }
+}
+
+static void enc_free(VvEncoder *enc)
+{
+    if (!enc) {
+        return;
+    }
+    av_frame_free(&enc->frame);
+    avcodec_free_context(&enc->ctx);
+    g_free(enc);
+}
+
+static VvEncoder *enc_open(const EncSettings *st, char **err)
+{
+    const VvLavcFormat *lf = vv_lavc_format(st->format);
+    const AVCodec *codec = lf ? vv_lavc_find_codec(lf->codec_id, true) : NULL;
+    VvEncoder *enc;
+    AVCodecContext *ctx;
+    int ret;
+
+    if (!codec) {
+        *err = g_strdup_printf("no encoder for format 0x%x", st->format);
+        return NULL;
+    }
+    enc = g_new0(VvEncoder, 1);
+    enc->ctx = ctx = avcodec_alloc_context3(codec);
+    enc->frame = av_frame_alloc();
+    if (!ctx || !enc->frame) {
+        *err = g_strdup("out of memory");
+        enc_free(enc);
+        return NULL;
+    }
+    ctx->width = st->width;
+    ctx->height = st->height;
+    ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+    ctx->time_base = (AVRational){ 1, st->fps };
+    ctx->framerate = (AVRational){ st->fps, 1 };
+    ctx->gop_size = VV_ENC_GOP;
+    ctx->max_b_frames = 0;
+    ctx->thread_count = st->threads;
+    set_rate_control(ctx, st->bitrate, st->peak, st->mode);
+
+    switch (st->format) {
+    case VIRTIO_VIDEO_FORMAT_H264:
+        av_opt_set(ctx->priv_data, "profile", x264_profile(st->profile), 0);
+        ctx->level = h264_level_idc(st->level);
+        /* a device encoder: no lookahead, every IDR a keyframe */
+        av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
+        av_opt_set(ctx->priv_data, "forced-idr", "1", 0);
+        if (st->mode == VIRTIO_VIDEO_BITRATE_MODE_CBR) {
+            av_opt_set(ctx->priv_data, "nal-hrd", "cbr", 0);
+        }
+        break;
+    case VIRTIO_VIDEO_FORMAT_HEVC:
+        av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
+        av_opt_set(ctx->priv_data, "x265-params", "log-level=error", 0);
+        break;
+    case VIRTIO_VIDEO_FORMAT_VP8:
+    case VIRTIO_VIDEO_FORMAT_VP9:
+        ctx->profile = st->profile - (st->format == VIRTIO_VIDEO_FORMAT_VP8 ?
+                                      VIRTIO_VIDEO_PROFILE_VP8_MIN :
+                                      VIRTIO_VIDEO_PROFILE_VP9_MIN);
+        av_opt_set(ctx->priv_data, "deadline", "realtime", 0);
+        av_opt_set(ctx->priv_data, "cpu-used", "8", 0);
+        av_opt_set(ctx->priv_data, "lag-in-frames", "0", 0);
+        break;
+    }
+
+    ret = avcodec_open2(ctx, codec, NULL);
+    if (ret < 0) {
+        *err = g_strdup_printf("cannot open %s: %s", codec->name,
+                               av_err2str(ret));
+        enc_free(enc);
+        return NULL;
+    }
+    enc->frame->format = AV_PIX_FMT_YUV420P;
+    enc->frame->width = st->width;
+    enc->frame->height = st->height;
+    return enc;
+}
+
+bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile)
+{
+    switch (format) {
+    case VIRTIO_VIDEO_FORMAT_H264:
+        /* the ones 8-bit 4:2:0 input can be coded in */
+        return x264_profile(profile) != NULL;
+    case VIRTIO_VIDEO_FORMAT_HEVC:
+        return profile == VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+    case VIRTIO_VIDEO_FORMAT_VP8:
+        return profile >= VIRTIO_VIDEO_PROFILE_VP8_MIN &&
+               profile <= VIRTIO_VIDEO_PROFILE_VP8_MAX;
+    case VIRTIO_VIDEO_FORMAT_VP9:
+        /* profiles 1-3 need 4:4:4 or more than 8 bits */
+        return profile == VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+    default:
+        return false;
+    }
+}
+
+void vv_enc_stream_init(VvStream *s, uint32_t coded_format)
+{
+    VvParams *in = &s->params[VV_QUEUE_INPUT];
+    VvParams *out = &s->params[VV_QUEUE_OUTPUT];
+    uint32_t in_mem = s->mem_type[VV_QUEUE_INPUT];
+    uint32_t out_mem = s->mem_type[VV_QUEUE_OUTPUT];
+
+    memset(in, 0, sizeof(*in));
+    in->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+    vv_layout_fill(in, VIRTIO_VIDEO_FORMAT_NV12, 640, 480);
+    in->min_buffers = 1;
+    in->max_buffers = 32;
+    in->frame_rate = VV_ENC_DEFAULT_FPS;
+    in->resource_type = in_mem;
+
+    memset(out, 0, sizeof(*out));
+    out->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+    out->format = coded_format;
+    out->frame_width = 640;
+    out->frame_height = 480;
+    out->min_buffers = 1;
+    out->max_buffers = 32;
+    out->frame_rate = VV_ENC_DEFAULT_FPS;
+    out->num_planes = 1;
+    out->plane_formats[0].plane_size = VV_ENC_BITSTREAM_SIZE;
+    out->resource_type = out_mem;
+
+    s->bitrate = VV_ENC_DEFAULT_BITRATE;
+    s->bitrate_peak = VV_ENC_DEFAULT_PEAK;
+    s->bitrate_mode = VIRTIO_VIDEO_BITRATE_MODE_VBR;
+    s->profile = vv_default_profile(coded_format);
+    s->level = coded_format == VIRTIO_VIDEO_FORMAT_H264 ?
+               VIRTIO_VIDEO_LEVEL_H264_4_0 : VIRTIO_VIDEO_LEVEL_UNDEFINED;
+    s->pkt = av_packet_alloc();
+}
+
+void vv_enc_stream_free(VvStream *s)
+{
+    enc_free(s->enc);
+    s->enc = NULL;
+    av_packet_free(&s->pkt);
+}
+
+void vv_enc_reset(VvStream *s)
+{
+    if (s->pkt) {
+        av_packet_unref(s->pkt);
+    }
+    enc_free(s->enc);
+    s->enc = NULL;
+    s->enc_active = false;
+}
+
+static void settings(VvStream *s, EncSettings *st)
+{
+    const VvParams *in = &s->params[VV_QUEUE_INPUT];
+
+    st->format = s->params[VV_QUEUE_OUTPUT].format;
+    st->width = in->crop.width;
+    st->height = in->crop.height;
+    st->fps = in->frame_rate ? in->frame_rate : VV_ENC_DEFAULT_FPS;
+    st->bitrate = s->bitrate;
+    st->peak = s->bitrate_peak;
+    st->mode = s->bitrate_mode;
+    st->profile = s->profile;
+    st->level = s->level;
+    st->threads = s->e->cfg.codec_threads;
+}
+
+/* Encode one raw frame; lock held, dropped while working. */
+static void encode_input(VvStream *s, VvJob *job)
+{
+    VvParams p = s->params[VV_QUEUE_INPUT];
+    bool key = s->force_keyframe;
+    uint64_t seq;
+    AVFrame *f;
+    int ret;
+
+    if (!s->enc) {
+        g_autofree char *err = NULL;
+        EncSettings st;
+
+        settings(s, &st);
+        g_mutex_unlock(&s->lock);
+        s->enc = enc_open(&st, &err);
+        g_mutex_lock(&s->lock);
+        if (!s->enc) {
+            vv_fail_stream(s, err);
+            vv_cancel_job(s, job);
+            return;
+        }
+        s->bitrate_changed = false;
+    }
+    if (s->bitrate_changed) {
+        /* libx264 reconfigures itself when these change */
+        s->bitrate_changed = false;
+        s->enc->ctx->bit_rate = s->bitrate;
+        if (s->bitrate_mode == VIRTIO_VIDEO_BITRATE_MODE_CBR) {
+            s->enc->ctx->rc_min_rate = s->enc->ctx->rc_max_rate = s->bitrate;
+        } else {
+            s->enc->ctx->rc_max_rate = MAX(s->bitrate_peak, s->bitrate);
+        }
+    }
+    s->force_keyframe = false;
+    seq = vv_next_seq(s, job->timestamp);
+    f = s->enc->frame;
+
+    g_mutex_unlock(&s->lock);
+    ret = av_frame_make_writable(f);
+    if (ret == AVERROR(EINVAL)) {
+        ret = av_frame_get_buffer(f, 0);     /* first frame */
+    }
+    if (ret == 0 && !vv_frame_read(&p, job->backing, f)) {
+        ret = AVERROR(EINVAL);
+    }
+    if (ret == 0) {
+        f->pts = seq;
+        f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+        ret = avcodec_send_frame(s->enc->ctx, f);
+    }
+    g_mutex_lock(&s->lock);
+    /* the frame is consumed (copied out), whether it encoded or not */
+    vv_buffer_done(s, job, job->timestamp,
+                   ret < 0 ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0, 0);
+    if (ret < 0) {
+        vv_guest_error(s->e, "virtio-video: stream %u: frame not encoded: "
+                       "%s", s->id, av_err2str(ret));
+    }
+    s->enc_active = true;
+}
+
+/* Write the pending packet into a bitstream buffer; lock held. */
+static bool write_packet(VvStream *s)
+{
+    VvJob *job = vv_take_output(s, false);
+    AVPacket *pkt = s->pkt;
+    uint32_t flags;
+
+    if (!job) {
+        return false;
+    }
+    if ((size_t)pkt->size > job->backing->planes[0].size) {
+        vv_guest_error(s->e, "virtio-video: stream %u: a %d-byte packet "
+                       "does not fit a %zu-byte buffer; dropped", s->id,
+                       pkt->size, job->backing->planes[0].size);
+        vv_buffer_done(s, job, vv_cookie(s, pkt->pts),
+                       VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+        av_packet_unref(pkt);
+        return true;
+    }
+    g_mutex_unlock(&s->lock);
+    vv_backing_write(job->backing, 0, 0, pkt->data, pkt->size);
+    g_mutex_lock(&s->lock);
+    flags = pkt->flags & AV_PKT_FLAG_KEY ? VIRTIO_VIDEO_BUFFER_FLAG_IFRAME
+                                         : VIRTIO_VIDEO_BUFFER_FLAG_PFRAME;
+    vv_buffer_done(s, job, vv_cookie(s, pkt->pts), flags, pkt->size);
+    av_packet_unref(pkt);
+    return true;
+}
+
+bool vv_enc_step(VvStream *s)
+{
+    VvJob *job;
+
+    if (s->failed) {
+        job = g_queue_pop_head(&s->inputs);
+        if (job) {
+            vv_cancel_job(s, job);
+            return true;
+        }
+        return false;
+    }
+
+    if (s->pkt->data) {
+        return write_packet(s);
+    }
+
+    if (s->eos_pending) {
+        job = vv_take_output(s, false);
+        if (!job) {
+            return false;
+        }
+        vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
+        vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
+                        s->id);
+        vv_job_free(s->drain);
+        s->drain = NULL;
+        s->eos_pending = false;
+        s->draining = false;
+        /* a flushed encoder takes no more frames: the next one reopens */
+        vv_enc_reset(s);
+        return true;
+    }
+
+    if (s->enc_active) {
+        int ret;
+
+        g_mutex_unlock(&s->lock);
+        ret = avcodec_receive_packet(s->enc->ctx, s->pkt);
+        g_mutex_lock(&s->lock);
+        if (ret < 0) {
+            s->enc_active = false;
+            if (ret == AVERROR_EOF && s->drain) {
+                s->eos_pending = true;
+            }
+        }
+        return true;
+    }
+
+    job = g_queue_pop_head(&s->inputs);
+    if (!job) {
+        return false;
+    }
+    if (job->type == VV_JOB_DRAIN) {
+        s->drain = job;
+        if (!s->enc) {
+            s->eos_pending = true;      /* nothing was ever encoded */
+            return true;
+        }
+        g_mutex_unlock(&s->lock);
+        avcodec_send_frame(s->enc->ctx, NULL);
+        g_mutex_lock(&s->lock);
+        s->enc_active = true;
+        return true;
+    }
+    encode_input(s, job);
+    return true;
+}
+
+/* ---- params and controls (main thread, lock held) ---- */
+
+uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
+                           const char **why)
+{
+    unsigned q = vv_queue_index(np->queue_type);
+    VvParams *in = &s->params[VV_QUEUE_INPUT];
+    VvParams *out = &s->params[VV_QUEUE_OUTPUT];
+    bool started = s->decoding;
+
+    if (np->frame_rate) {
+        if (np->frame_rate > 240) {
+            *why = "frame rate above 240";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        /* takes effect when the encoder (re)starts */
+        in->frame_rate = out->frame_rate = np->frame_rate;
+    }
+
+    if (q == VV_QUEUE_OUTPUT) {
+        if (np->format != out->format) {
+            if (vv_caps_find(&e->caps.queue[VV_QUEUE_OUTPUT],
+                             np->format) < 0) {
+                *why = "unsupported coded format";
+                return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+            }
+            if (started ||
+                g_hash_table_size(s->resources[VV_QUEUE_OUTPUT])) {
+                *why = "coded format change after buffers exist";
+                return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+            }
+            out->format = np->format;
+            s->profile = vv_default_profile(np->format);
+            s->level = np->format == VIRTIO_VIDEO_FORMAT_H264 ?
+                       VIRTIO_VIDEO_LEVEL_H264_4_0 : 0;
+        }
+        if (np->num_planes >= 1 && np->plane_formats[0].plane_size) {
+            out->plane_formats[0].plane_size =
+                CLAMP(np->plane_formats[0].plane_size, 4096,
+                      64 * 1024 * 1024);
+        }
+        return 0;
+    }
+
+    /* INPUT: raw format and size, laid out by the device */
+    if (np->format != in->format || np->frame_width != in->crop.width ||
+        np->frame_height != in->crop.height) {
+        VvParams tmp = *in;
+
+        if (vv_caps_find(&e->caps.queue[VV_QUEUE_INPUT], np->format) < 0) {
+            *why = "unsupported raw format";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        if (np->frame_width < 16 || np->frame_height < 16 ||
+            !vv_layout_fill(&tmp, np->format, np->frame_width,
+                            np->frame_height)) {
+            *why = "frame size out of range";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        if (started || g_hash_table_size(s->resources[VV_QUEUE_INPUT])) {
+            *why = "frame format change after buffers exist";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+        }
+        *in = tmp;
+        out->frame_width = np->frame_width;
+        out->frame_height = np->frame_height;
+    }
+    return 0;
+}
+
+uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
+                            bool has_value, uint32_t value, const char **why)
+{
+    uint32_t format = s->params[VV_QUEUE_OUTPUT].format;
+    bool started = s->decoding;
+
+    switch (control) {
+    case VIRTIO_VIDEO_CONTROL_BITRATE:
+    case VIRTIO_VIDEO_CONTROL_BITRATE_PEAK:
+        if (!value) {
+            *why = "bitrate 0";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        /* may change while streaming */
+        if (control == VIRTIO_VIDEO_CONTROL_BITRATE) {
+            s->bitrate = value;
+        } else {
+            s->bitrate_peak = value;
+        }
+        s->bitrate_changed = true;
+        return 0;
+    case VIRTIO_VIDEO_CONTROL_FORCE_KEYFRAME:
+        s->force_keyframe = true;
+        return 0;
+    case VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR:
+        if (value != 1) {
+            *why = "SPS/PPS always precede IDR frames";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+        }
+        return 0;
+    case VIRTIO_VIDEO_CONTROL_BITRATE_MODE:
+    case VIRTIO_VIDEO_CONTROL_PROFILE:
+    case VIRTIO_VIDEO_CONTROL_LEVEL:
+        break;
+    default:
+        *why = "unknown control";
+        return VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL;
+    }
+
+    if (control == VIRTIO_VIDEO_CONTROL_LEVEL &&
+        format != VIRTIO_VIDEO_FORMAT_H264) {
+        *why = "levels exist for H.264 only";
+        return VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL;
+    }
+    if ((control == VIRTIO_VIDEO_CONTROL_BITRATE_MODE &&
+         value > VIRTIO_VIDEO_BITRATE_MODE_CBR) ||
+        (control == VIRTIO_VIDEO_CONTROL_PROFILE &&
+         !vv_enc_profile_supported(e, format, value)) ||
+        (control == VIRTIO_VIDEO_CONTROL_LEVEL &&
+         h264_level_idc(value) < 0)) {
+        *why = "value not supported";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    }
+    if (started) {
+        *why = "cannot change once encoding has started";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+    }
+    if (control == VIRTIO_VIDEO_CONTROL_BITRATE_MODE) {
+        s->bitrate_mode = value;
+    } else if (control == VIRTIO_VIDEO_CONTROL_PROFILE) {
+        s->profile = value;
+    } else {
+        s->level = value;
+    }
+    return 0;
+}
+
+bool vv_enc_get_control(VvStream *s, uint32_t control, uint32_t *value)
+{
+    switch (control) {
+    case VIRTIO_VIDEO_CONTROL_BITRATE:
+        *value = s->bitrate;
+        return true;
+    case VIRTIO_VIDEO_CONTROL_BITRATE_PEAK:
+        *value = s->bitrate_peak;
+        return true;
+    case VIRTIO_VIDEO_CONTROL_BITRATE_MODE:
+        *value = s->bitrate_mode;
+        return true;
+    case VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR:
+        *value = 1;
+        return true;
+    case VIRTIO_VIDEO_CONTROL_PROFILE:
+        *value = s->profile;
+        return true;
+    case VIRTIO_VIDEO_CONTROL_LEVEL:
+        *value = s->level;
+        return s->level != VIRTIO_VIDEO_LEVEL_UNDEFINED;
+    default:
+        return false;
+    }
+}

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "vv-fake-guest.h"
+#include "../qtest/virtio-video-client.h"
 
 #define FG_TIMEOUT_US (60 * G_USEC_PER_SEC)
 
@@ -234,3 +235,69 @@ int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8], int timeout_ms)
         }
     }
 }
+
+/* ---- the test client's transport ---- */
+
+static uint64_t vvc_alloc(void *opaque, size_t size)
+{
+    return fg_alloc(opaque, size);
+}
+
+static void vvc_free_mem(void *opaque, uint64_t addr)
+{
+    /* bump allocator: guest RAM is reclaimed with the guest */
+}
+
+static void vvc_memwrite(void *opaque, uint64_t addr, const void *buf,
+                         size_t len)
+{
+    FakeGuest *g = opaque;
+
+    g_assert(addr >= FG_RAM_BASE && len <= g->ram_size &&
+             addr - FG_RAM_BASE <= g->ram_size - len);
+    memcpy(fg_host(g, addr), buf, len);
+}
+
+static void vvc_memread(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    FakeGuest *g = opaque;
+
+    g_assert(addr >= FG_RAM_BASE && len <= g->ram_size &&
+             addr - FG_RAM_BASE <= g->ram_size - len);
+    memcpy(buf, fg_host(g, addr), len);
+}
+
+static uint32_t vvc_submit_cmd(void *opaque, const void *req, size_t len,
+                               size_t resp_size)
+{
+    return fg_submit(opaque, req, len, resp_size);
+}
+
+static int vvc_wait(void *opaque, uint32_t *tag, void *buf, size_t buf_size,
+                    uint32_t *used_len, int timeout_ms)
+{
+    FgCompletion c;
+    uint8_t ev[8];
+
+    switch (fg_wait_any(opaque, &c, ev, timeout_ms)) {
+    case 1:
+        *tag = c.tag;
+        *used_len = c.len;
+        memcpy(buf, c.resp, MIN(c.len, buf_size));
+        return VVC_WAIT_COMPLETION;
+    case 2:
+        memcpy(buf, ev, MIN(sizeof(ev), buf_size));
+        return VVC_WAIT_EVENT;
+    default:
+        return VVC_WAIT_TIMEOUT;
+    }
+}
+
+const VvcOps fg_vvc_ops = {
+    .alloc = vvc_alloc,
+    .free = vvc_free_mem,
+    .memwrite = vvc_memwrite,
+    .memread = vvc_memread,
+    .submit = vvc_submit_cmd,
+    .wait = vvc_wait,
+};

@@ -22,7 +22,7 @@
 typedef struct FgCompletion {
     uint32_t tag;
     size_t len;
-    uint8_t resp[256];
+    uint8_t resp[4096];
 } FgCompletion;
 
 typedef struct FakeGuest {
@@ -57,5 +57,9 @@ void fg_wait(FakeGuest *g, uint32_t tag, FgCompletion *out);
  * within @timeout_ms. */
 int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8],
                 int timeout_ms);
+
+/* The test client's transport over this guest (opaque: the FakeGuest). */
+struct VvcOps;
+extern const struct VvcOps fg_vvc_ops;
 
 #endif

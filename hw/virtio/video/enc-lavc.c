@@ -137,9 +137,10 @@ static VvEncoder *enc_open(const EncSettings *st, char **err)
         /* a device encoder: no lookahead, every IDR a keyframe */
         av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
         av_opt_set(ctx->priv_data, "forced-idr", "1", 0);
-        if (st->mode == VIRTIO_VIDEO_BITRATE_MODE_CBR) {
-            av_opt_set(ctx->priv_data, "nal-hrd", "cbr", 0);
-        }
+        /*
+         * CBR is VBV-constrained ABR (maxrate == bitrate).  No "nal-hrd":
+         * with HRD signalling x264 cannot change the rate while streaming.
+         */
         break;
     case VIRTIO_VIDEO_FORMAT_HEVC:
         av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
@@ -261,7 +262,7 @@ static void settings(VvStream *s, EncSettings *st)
 static void encode_input(VvStream *s, VvJob *job)
 {
     VvParams p = s->params[VV_QUEUE_INPUT];
-    bool key = s->force_keyframe;
+    bool key = s->force_keyframe && job->index >= s->force_index;
     uint64_t seq;
     AVFrame *f;
     int ret;
@@ -284,14 +285,10 @@ static void encode_input(VvStream *s, VvJob *job)
     if (s->bitrate_changed) {
         /* libx264 reconfigures itself when these change */
         s->bitrate_changed = false;
-        s->enc->ctx->bit_rate = s->bitrate;
-        if (s->bitrate_mode == VIRTIO_VIDEO_BITRATE_MODE_CBR) {
-            s->enc->ctx->rc_min_rate = s->enc->ctx->rc_max_rate = s->bitrate;
-        } else {
-            s->enc->ctx->rc_max_rate = MAX(s->bitrate_peak, s->bitrate);
-        }
+        set_rate_control(s->enc->ctx, s->bitrate, s->bitrate_peak,
+                         s->bitrate_mode);
     }
-    s->force_keyframe = false;
+    s->force_keyframe &= !key;
     seq = vv_next_seq(s, job->timestamp);
     f = s->enc->frame;
 
@@ -509,7 +506,9 @@ uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
         s->bitrate_changed = true;
         return 0;
     case VIRTIO_VIDEO_CONTROL_FORCE_KEYFRAME:
+        /* the next frame the guest queues, not the next one encoded */
         s->force_keyframe = true;
+        s->force_index = s->inputs_queued;
         return 0;
     case VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR:
         if (value != 1) {

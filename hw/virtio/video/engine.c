@@ -473,6 +473,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
                            VV_QUEUE_INPUT : VV_QUEUE_OUTPUT;
     uint32_t code = 0;
     const char *why = NULL;
+    uint64_t index = 0;
     VvBacking *b;
     VvJob *job;
 
@@ -500,6 +501,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     } else {
         g_hash_table_add(s->queued[q], id);
         s->decoding |= q == VV_QUEUE_INPUT;
+        index = q == VV_QUEUE_INPUT ? s->inputs_queued++ : 0;
         vv_backing_ref(b);
     }
     g_mutex_unlock(&s->lock);
@@ -512,6 +514,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     job->resource_id = req->u.resource_queue.resource_id;
     job->backing = b;
     job->timestamp = req->u.resource_queue.timestamp;
+    job->index = index;
     if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER) {
         /* never let the codec read memory the guest can still write */
         job->size = req->u.resource_queue.data_sizes[0];

@@ -139,8 +139,8 @@ uint32_t vv_parse_request(const uint8_t *buf, size_t len, uint32_t max_entries,
              "request shorter than its command structure");
     }
 
-    /* queue_type sits at offset 8 wherever a command carries it directly */
-    qt = vv_ld32(buf + HDR_SIZE);
+    /* queue_type (or control) sits at offset 8 where a command has one */
+    qt = need >= HDR_SIZE + 4 ? vv_ld32(buf + HDR_SIZE) : 0;
 
     switch (req->type) {
     case VIRTIO_VIDEO_CMD_QUERY_CAPABILITY:

@@ -71,6 +71,7 @@ typedef struct VvJob {
     uint32_t resource_id;
     VvBacking *backing;         /* INPUT, OUTPUT */
     uint64_t timestamp;         /* INPUT */
+    uint64_t index;             /* INPUT: how many inputs were before it */
     uint64_t epoch;             /* OUTPUT: seen_epoch when queued */
     uint8_t *data;              /* INPUT: the bitstream, copied out */
     size_t size;
@@ -104,7 +105,9 @@ struct VvStream {
 
     /* encoder settings (controls), under the lock */
     uint32_t bitrate, bitrate_peak, bitrate_mode;
-    bool force_keyframe;        /* the next input frame becomes a keyframe */
+    bool force_keyframe;        /* input force_index becomes a keyframe */
+    uint64_t force_index;
+    uint64_t inputs_queued;     /* RESOURCE_QUEUE(INPUT)s accepted */
     bool bitrate_changed;       /* apply to the running encoder */
 
     /* worker only */

@@ -1,0 +1,56 @@
+/*
+ * virtio-video test helpers: encode a generated sequence through the
+ * device and check the bitstream with an independent decoder.
+ *
+ * Plain C + GLib + FFmpeg, driven through the client (VvcOps), so the same
+ * checks run through the engine alone (tests/unit) and through virtqueues
+ * (qtest).
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TESTS_VIRTIO_VIDEO_ENCODE_H
+#define TESTS_VIRTIO_VIDEO_ENCODE_H
+
+#include "virtio-video-client.h"
+
+typedef struct VvcEncodeCase {
+    uint32_t format;            /* coded VIRTIO_VIDEO_FORMAT_* */
+    uint32_t raw_format;        /* NV12, YUV420 or YVU420 */
+    uint32_t width, height, fps, frames;
+    uint32_t bitrate;           /* 0: the device's default */
+    uint32_t bitrate_mode;      /* VIRTIO_VIDEO_BITRATE_MODE_* */
+    uint32_t profile;           /* 0: default */
+    uint32_t level;             /* 0: default */
+    int force_keyframe_at;      /* frame index, or -1 */
+    int bitrate_change_at;      /* frame index where bitrate2 applies, -1 */
+    uint32_t bitrate2;
+    size_t out_size;            /* bitstream buffer size, 0: 1 MiB */
+    bool sg;                    /* buffers as many small entries */
+} VvcEncodeCase;
+
+typedef struct VvcEncodeResult {
+    unsigned packets;
+    uint64_t bytes;
+    double psnr_min, psnr_avg;  /* dB, all planes, against the source */
+    GArray *keyframes;          /* unsigned: indices flagged IFRAME */
+    unsigned err_buffers;       /* output buffers completed with FLAG_ERR */
+    int h264_profile_idc, h264_level_idc;   /* from the first SPS, or -1 */
+    uint64_t bytes_after_change;    /* from bitrate_change_at on */
+} VvcEncodeResult;
+
+/* The source pictures: ffmpeg testsrc2, yuv420p, made once per size. */
+uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
+                         uint32_t frames, char **err);
+
+/*
+ * Run @t on stream @stream_id: set up, encode every frame, drain, destroy.
+ * Fills @r (free r->keyframes with g_array_free).  Returns false and a
+ * message in @err if the device misbehaved.
+ */
+bool vvc_encode_run(VvcClient *c, uint32_t stream_id, const VvcEncodeCase *t,
+                    VvcEncodeResult *r, char **err);
+
+#endif

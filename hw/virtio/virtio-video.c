@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/cutils.h"
+#include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/main-loop.h"
 #include "system/dma.h"
@@ -352,10 +353,28 @@ static void virtio_video_reset(VirtIODevice *vdev)
     v->cmd_pushed = v->event_pushed = false;
 }
 
+/*
+ * Stream state (codec sessions, queued buffers) is not migrated yet: refuse
+ * to save a device with open streams rather than lose them silently.
+ */
+static int virtio_video_pre_save(void *opaque)
+{
+    VirtIOVideo *v = opaque;
+    unsigned n = vv_engine_num_streams(v->engine);
+
+    if (n) {
+        error_report("virtio-video: cannot migrate while the guest has %u "
+                     "open stream(s); close them first", n);
+        return -EBUSY;
+    }
+    return 0;
+}
+
 static const VMStateDescription vmstate_virtio_video = {
     .name = "virtio-video",
     .minimum_version_id = 1,
     .version_id = 1,
+    .pre_save = virtio_video_pre_save,
     .fields = (const VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()

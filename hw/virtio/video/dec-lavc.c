@@ -4,8 +4,11 @@
  * Byte-stream formats (H.264, HEVC, MPEG-2, MPEG-4 part 2) go through
  * libavcodec's parsers, so the guest may queue access units or arbitrary
  * chunks; frame-based formats (VP8, VP9, AV1) take one frame per buffer.
- * Each packet carries the index of the input buffer it started in as its
- * pts; the stream maps that back to the guest's 64-bit timestamp.
+ * Each packet carries the index of the input buffer its first byte came
+ * from as its pts; the stream maps that back to the guest's 64-bit
+ * timestamp.  For parsed formats the device tracks byte positions itself:
+ * libavcodec's parsers remember the timestamps of only the last four
+ * buffers, too few when small chunks carry large pictures.
  *
  * Everything here runs on the stream's worker thread.
  *
@@ -22,12 +25,19 @@
 
 /* Largest picture the decoder may allocate (the capability maximum). */
 #define VV_DEC_MAX_PIXELS   (8192 * 8192)
+/* Input buffers whose position is remembered (as the stream's cookies). */
+#define VV_DEC_CHUNKS       VV_COOKIE_RING
 
 struct VvDecoder {
     AVCodecContext *ctx;
     bool byte_stream;               /* parsed; else one frame per buffer */
     AVCodecParserContext *parser;
     GQueue pkts;                    /* AVPacket, parsed and not yet sent */
+    /* where recent input buffers start in the parser's byte stream */
+    uint64_t bytes_in;
+    uint64_t chunk_start[VV_DEC_CHUNKS];
+    uint64_t chunk_seq[VV_DEC_CHUNKS];
+    uint64_t chunks;
     bool drain;                     /* flush requested */
     bool eof_sent;
 };
@@ -113,14 +123,29 @@ static void queue_packet(VvDecoder *d, const uint8_t *data, size_t size,
     g_queue_push_tail(&d->pkts, pkt);
 }
 
+/* Index of the input buffer holding byte @pos of the parsed stream. */
+static int64_t seq_at(VvDecoder *d, uint64_t pos)
+{
+    uint64_t i = d->chunks;
+
+    while (i > 0 && d->chunks - i < VV_DEC_CHUNKS) {
+        i--;
+        if (d->chunk_start[i % VV_DEC_CHUNKS] <= pos) {
+            return d->chunk_seq[i % VV_DEC_CHUNKS];
+        }
+    }
+    return AV_NOPTS_VALUE;
+}
+
 /* Run the parser over @size bytes (0: flush it); queue what it completes. */
-static void parse(VvDecoder *d, const uint8_t *data, size_t size, int64_t pts)
+static void parse(VvDecoder *d, const uint8_t *data, size_t size)
 {
     do {
         uint8_t *out = NULL;
         int out_size = 0;
         int used = av_parser_parse2(d->parser, d->ctx, &out, &out_size,
-                                    data, size, pts, AV_NOPTS_VALUE, 0);
+                                    data, size, AV_NOPTS_VALUE,
+                                    AV_NOPTS_VALUE, 0);
 
         if (used < 0) {
             return;
@@ -128,7 +153,9 @@ static void parse(VvDecoder *d, const uint8_t *data, size_t size, int64_t pts)
         data += used;
         size -= used;
         if (out_size > 0) {
-            queue_packet(d, out, out_size, d->parser->pts);
+            /* frame_offset: where the picture just completed starts */
+            queue_packet(d, out, out_size,
+                         seq_at(d, d->parser->frame_offset));
         }
         if (!used && !out_size) {
             return;         /* flushed (size 0), or no progress */
@@ -144,7 +171,11 @@ void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
     }
     if (d->byte_stream) {
         if (d->parser) {
-            parse(d, data, size, seq);
+            d->chunk_start[d->chunks % VV_DEC_CHUNKS] = d->bytes_in;
+            d->chunk_seq[d->chunks % VV_DEC_CHUNKS] = seq;
+            d->chunks++;
+            d->bytes_in += size;
+            parse(d, data, size);
         }
     } else {
         queue_packet(d, data, size, seq);
@@ -154,7 +185,7 @@ void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
 void vv_dec_drain(VvDecoder *d)
 {
     if (d->parser) {
-        parse(d, NULL, 0, AV_NOPTS_VALUE);
+        parse(d, NULL, 0);
     }
     d->drain = true;
 }
@@ -199,6 +230,8 @@ void vv_dec_reset(VvDecoder *d)
     if (d->parser) {
         av_parser_close(d->parser);
         d->parser = av_parser_init(d->ctx->codec_id);
+        d->bytes_in = 0;
+        d->chunks = 0;
     }
     d->drain = false;
     d->eof_sent = false;

@@ -214,6 +214,11 @@ size_t vv_engine_max_response_size(const VvEngine *e)
     return MAX(e->max_caps_length, VV_MAX_RESP_LENGTH);
 }
 
+unsigned vv_engine_num_streams(const VvEngine *e)
+{
+    return g_hash_table_size(e->streams) + g_list_length(e->dying);
+}
+
 size_t vv_engine_max_request_size(const VvEngine *e)
 {
     return sizeof(struct virtio_video_resource_create) +
@@ -426,21 +431,21 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     bool write = q == VV_QUEUE_OUTPUT;
     uint32_t layout = req->u.resource_create.planes_layout;
     const char *why = NULL;
-    uint32_t mem_type;
     VvBacking *b;
     bool full;
 
     g_mutex_lock(&s->lock);
-    mem_type = s->mem_type[q];
     full = g_hash_table_size(s->resources[q]) >= VV_MAX_RESOURCES &&
            !g_hash_table_contains(s->resources[q],
                GUINT_TO_POINTER(req->u.resource_create.resource_id));
     g_mutex_unlock(&s->lock);
 
-    if (mem_type != VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES) {
-        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
-                           "virtio object resources are not supported");
-    }
+    /*
+     * The entries are guest pages whatever the queue's memory type: with
+     * RESOURCE_VIRTIO_OBJECT not offered, VIRTIO_OBJECT can only be the
+     * provisional type Gen B drivers put in STREAM_CREATE, and a driver
+     * that never corrects it with SET_PARAMS_EXT still sends pages.
+     */
     if (layout != VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER &&
         layout != VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE) {
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,

@@ -82,6 +82,9 @@ size_t vv_engine_max_response_size(const VvEngine *e);
 /* Longest request the engine reads; bytes beyond it are never looked at. */
 size_t vv_engine_max_request_size(const VvEngine *e);
 
+/* Streams the guest has open (not yet destroyed). */
+unsigned vv_engine_num_streams(const VvEngine *e);
+
 typedef enum VvCmdStatus {
     VV_CMD_DONE,        /* the response is in resp */
     VV_CMD_PENDING,     /* completed later through vv_engine_poll() */

@@ -4,6 +4,9 @@
 #                        build/qemu-system-x86_64 with the device
 #   make check           everything `make` does, then every test
 #   make unit            the engine's standalone build and unit tests only
+#   make check-media MEDIA=<dir>
+#                        decode every clip in <dir> that has a
+#                        <clip>.nv12.framemd5 (or .p010.framemd5) reference
 #   make clean           remove build/ (the source download and ccache stay)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -11,7 +14,7 @@
 B := build
 QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
 
-.PHONY: all deps qemu unit check check-unit check-qtest clean
+.PHONY: all deps qemu unit check check-media clean
 
 all: qemu
 
@@ -29,6 +32,11 @@ unit: $(B)/unit/build.ninja
 
 check: qemu unit
 	@bash tests/run-check.sh
+
+check-media: qemu
+	@test -n "$(MEDIA)" || { echo "usage: make check-media MEDIA=<dir>" >&2; exit 2; }
+	@test -d "$(MEDIA)" || { echo "check-media: $(MEDIA) is not a folder" >&2; exit 2; }
+	@VIRTIO_VIDEO_MEDIA="$(abspath $(MEDIA))" bash tests/run-check.sh media
 
 clean:
 	rm -rf $(B)

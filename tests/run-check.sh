@@ -2,7 +2,11 @@
 # Run every test of the project and print one TAP stream, ending with a
 # "N passed, N failed" line.  Exits non-zero if anything failed.
 #
-#   tests/run-check.sh [group...]     groups: unit qtest cli (default: all)
+#   tests/run-check.sh [group...]     groups: unit qtest cli (default: all),
+#                                     media (decode-media qtests only)
+#
+# VIRTIO_VIDEO_MEDIA names the folder of reference clips (default:
+# ../shared/media next to the project); set it empty to run without.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -uo pipefail
@@ -15,6 +19,14 @@ groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli)
 
 n=0 passed=0 failed=0 skipped=0
+
+# The curated clips: decode tests compare every picture with them.
+export VIRTIO_VIDEO_MEDIA=${VIRTIO_VIDEO_MEDIA-$top/../shared/media}
+if [ -n "$VIRTIO_VIDEO_MEDIA" ] && [ ! -d "$VIRTIO_VIDEO_MEDIA" ]; then
+    echo "# WARNING: media folder $VIRTIO_VIDEO_MEDIA does not exist:" \
+         "the media decode tests will FAIL (set VIRTIO_VIDEO_MEDIA= to" \
+         "skip them explicitly)"
+fi
 
 # Feed TAP from a command; renumber its results into ours.
 # $1: label for a crash without a result line; rest: the command.
@@ -62,14 +74,17 @@ for g in "${groups[@]}"; do
             run_tap "$(basename "$t")" "$t" --tap
         done
         ;;
-    qtest)
-        echo "# qtests through virtqueues ($QOS)"
+    qtest|media)
+        echo "# qtests through virtqueues ($QOS), media: ${VIRTIO_VIDEO_MEDIA:-none}"
         if [ ! -x "$QOS" ] || [ ! -x "$QEMU" ]; then
             n=$((n + 1)); failed=$((failed + 1))
             echo "not ok $n - qos-test or qemu-system-x86_64 not built (run make)"
             continue
         fi
         paths=$(QTEST_QEMU_BINARY=$QEMU "$QOS" -l | grep '^/.*virtio-video')
+        if [ "$g" = media ]; then
+            paths=$(grep 'decode-media/' <<<"$paths")
+        fi
         for p in $paths; do
             QTEST_QEMU_BINARY=$QEMU run_tap "$p" timeout 600 "$QOS" --tap -p "$p"
         done

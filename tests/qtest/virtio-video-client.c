@@ -1105,6 +1105,26 @@ static gint media_cmp(gconstpointer a, gconstpointer b)
     return strcmp(x->path, y->path);
 }
 
+/* The virtio-video format of @path's first video stream, 0 if none. */
+static uint32_t probe_format(const char *path)
+{
+    AVFormatContext *fmt = NULL;
+    uint32_t format = 0;
+    int idx;
+
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
+        return 0;
+    }
+    if (avformat_find_stream_info(fmt, NULL) >= 0) {
+        idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+        if (idx >= 0) {
+            format = vvc_codec_to_format(fmt->streams[idx]->codecpar->codec_id);
+        }
+    }
+    avformat_close_input(&fmt);
+    return format;
+}
+
 GPtrArray *vvc_media_scan(const char *dir, char **err)
 {
     static const char *const suffix[] = { ".nv12.framemd5", ".p010.framemd5" };
@@ -1138,6 +1158,11 @@ GPtrArray *vvc_media_scan(const char *dir, char **err)
             m->path = g_steal_pointer(&media);
             m->ref_path = g_build_filename(dir, name, NULL);
             m->ten_bit = k == 1;
+            m->format = probe_format(m->path);
+            if (!m->format) {
+                m->skip_reason = g_strdup("no virtio-video format for its "
+                                          "codec");
+            }
             g_ptr_array_add(out, m);
         }
     }
@@ -1183,6 +1208,7 @@ struct VvcDecoder {
     bool outputs_ready;
     bool stale_outputs;         /* outputs replaced by a resolution change */
     bool drain_sent;
+    bool drain_refused;         /* answered 0x300: EVENT_ERROR expected */
     uint32_t drain_tag;
     bool hook_done;
     char *err;
@@ -1364,6 +1390,10 @@ static void handle_output(VvcDecoder *d, VvcResource *r, VvcMsg *m,
              vvc_format_name(r->layout.format), r->size);
         return;
     }
+    if (cancel) {
+        /* it raced with a clear or destroy */
+        d->st->cancel_pictures++;
+    }
     f.timestamp = m->timestamp;
     f.width = r->layout.crop_width;
     f.height = r->layout.crop_height;
@@ -1382,6 +1412,16 @@ static void handle_drain(VvcDecoder *d, VvcMsg *m, bool cancel)
     if (cancel && m->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION) {
         /* cancelled by a clear or destroy: send it again later */
         d->drain_sent = false;
+        return;
+    }
+    if (m->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION &&
+        !d->st->eos) {
+        /*
+         * A stream that failed refuses the drain; its EVENT_ERROR may
+         * reach us after this answer (the two queues are not ordered).
+         * Without one, the run times out and says so.
+         */
+        d->drain_refused = true;
         return;
     }
     if (m->type != VIRTIO_VIDEO_RESP_OK_NODATA) {
@@ -1416,37 +1456,44 @@ static void handle_completion(VvcDecoder *d, VvcMsg *m, bool cancel)
 
 /*
  * A command @what that cancels work has been answered: every pending
- * command of @kind (-1: all) must have completed before it.  Take those
- * completions from the stash and handle them.
+ * command of @kind (-1: all) must have completed before it.  Handle those
+ * completions from the stash, in the order they arrived.
  */
 static void take_cancelled(VvcDecoder *d, int kind, const char *what)
 {
+    GList *l = d->c->stash.head;
     g_autofree gpointer *tags = NULL;
     guint n, i;
 
+    while (l && !d->err) {
+        GList *next = l->next;
+        VvcMsg *m = l->data;
+        VvcPend *p = m->is_event ? NULL :
+                     g_hash_table_lookup(d->pending, GUINT_TO_POINTER(m->tag));
+
+        if (p && (kind < 0 || p->kind == kind)) {
+            /* a picture that raced with the command is kept (unless stale) */
+            g_queue_delete_link(&d->c->stash, l);
+            handle_completion(d, m, true);
+            vvc_msg_free(m);
+        }
+        l = next;
+    }
     tags = g_hash_table_get_keys_as_array(d->pending, &n);
     for (i = 0; i < n && !d->err; i++) {
-        uint32_t tag = GPOINTER_TO_UINT(tags[i]);
         VvcPend *p = g_hash_table_lookup(d->pending, tags[i]);
-        g_autoptr(VvcMsg) m = NULL;
 
-        if (!p || (kind >= 0 && p->kind != kind)) {
+        if (kind >= 0 && p->kind != kind) {
             continue;
         }
-        if (!vvc_stashed(d->c, tag)) {
-            if (p->kind == PK_DRAIN && kind < 0) {
-                fail(d, "STREAM_DRAIN still pending after the %s response",
-                     what);
-            } else if (p->kind != PK_DRAIN) {
-                fail(d, "RESOURCE_QUEUE(%s, resource %u) not completed "
-                     "before the %s response",
-                     p->kind == PK_IN ? "INPUT" : "OUTPUT", p->r->id, what);
-            }
-            continue;
+        if (p->kind == PK_DRAIN) {
+            fail(d, "STREAM_DRAIN still pending after the %s response",
+                 what);
+        } else {
+            fail(d, "RESOURCE_QUEUE(%s, resource %u) not completed before "
+                 "the %s response", p->kind == PK_IN ? "INPUT" : "OUTPUT",
+                 p->r->id, what);
         }
-        /* a picture that raced with the command is kept (unless stale) */
-        m = vvc_wait_tag(d->c, tag);
-        handle_completion(d, m, true);
     }
 }
 
@@ -1769,7 +1816,7 @@ VvcDecoder *vvc_decoder_new(VvcClient *c, GPtrArray *units,
     VvcParams p;
     size_t size;
     unsigned i, n;
-    uint32_t type;
+    uint32_t type, mem;
 
     d->c = c;
     d->o = *o;
@@ -1791,10 +1838,15 @@ VvcDecoder *vvc_decoder_new(VvcClient *c, GPtrArray *units,
                           ((VvcUnit *)g_ptr_array_index(units, i))->len);
     }
 
-    /* open(): Gen B claims virtio objects, then fixes the type per queue */
-    type = vvc_stream_create(c, d->sid, VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
-                             VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
-                             o->coded_format, "vvc-test");
+    /*
+     * open(): Gen B claims virtio objects, then fixes the type per queue
+     * with SET_PARAMS_EXT; Gen A (plain params) creates the stream with
+     * the type it means.
+     */
+    mem = o->plain_params ? VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES
+                          : VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+    type = vvc_stream_create(c, d->sid, mem, mem, o->coded_format,
+                             "vvc-test");
     if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
         *err = g_strdup_printf("STREAM_CREATE(%u, %s) answered 0x%x", d->sid,
                                vvc_format_name(o->coded_format), type);
@@ -1876,6 +1928,7 @@ static const char *state_summary(VvcDecoder *d, char *buf, size_t len)
                "%u commands pending", d->sid, d->next_unit, d->units->len,
                d->st->inputs_completed, d->frames->len, d->st->res_changes,
                d->outputs_ready ? "ready" : "not set up",
+               d->drain_refused ? "refused (0x300) without EVENT_ERROR" :
                d->drain_sent ? "sent" : "not sent", d->st->eos,
                g_hash_table_size(d->pending));
     return buf;
@@ -1904,7 +1957,7 @@ bool vvc_decoders_run(VvcClient *c, VvcDecoder **d, unsigned n, char **err)
         m = vvc_next(c, vvc_get_timeout(c));
         if (!m) {
             GString *s = g_string_new("timeout waiting for the device:");
-            char buf[256];
+            char buf[320];
 
             for (i = 0; i < n; i++) {
                 g_string_append_printf(s, " [%s]",

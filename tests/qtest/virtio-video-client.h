@@ -291,6 +291,7 @@ typedef struct VvcDecodeStats {
     unsigned cleared_inputs;    /* QUEUE_CLEAR(INPUT) done */
     unsigned cleared_outputs;   /* QUEUE_CLEAR(OUTPUT) done (plain) */
     unsigned frames_before_clear;
+    unsigned cancel_pictures;   /* pictures that came back in a clear */
     VvcParams out;              /* last OUTPUT params */
 } VvcDecodeStats;
 

@@ -213,7 +213,8 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     if (!src) {
         return false;
     }
-#define FAIL(...) do { *err = g_strdup_printf(__VA_ARGS__); goto out; } while (0)
+#define FAIL(...) \
+    do { *err = g_strdup_printf(__VA_ARGS__); goto out; } while (0)
     if (!codec) {
         FAIL("no host decoder for format 0x%x", t->format);
     }

@@ -80,6 +80,15 @@ static void set_status(QVirtioPCIDevice *dev, uint8_t bits)
                    qpci_io_readb(dev->pdev, dev->bar, off) | bits);
 }
 
+/* Set both queues up again after a reset. */
+static void setup_queues(QVirtioVideo *v, QGuestAllocator *alloc)
+{
+    qvirtqueue_cleanup(v->vdev->bus, v->cmdq, alloc);
+    qvirtqueue_cleanup(v->vdev->bus, v->eventq, alloc);
+    v->cmdq = qvirtqueue_setup(v->vdev, alloc, VIRTIO_VIDEO_QUEUE_COMMAND);
+    v->eventq = qvirtqueue_setup(v->vdev, alloc, VIRTIO_VIDEO_QUEUE_EVENT);
+}
+
 static void test_features(void *obj, void *data, QGuestAllocator *alloc)
 {
     QVirtioVideo *v = obj;
@@ -123,18 +132,18 @@ static void test_features(void *obj, void *data, QGuestAllocator *alloc)
     set_status(dev, VIRTIO_CONFIG_S_FEATURES_OK);
     dev->vdev.features = 1u << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES;
     dev->vdev.features_negotiated = true;
-    qvirtqueue_cleanup(v->vdev->bus, v->cmdq, alloc);
-    v->cmdq = qvirtqueue_setup(v->vdev, alloc, VIRTIO_VIDEO_QUEUE_COMMAND);
+    setup_queues(v, alloc);
     set_status(dev, VIRTIO_CONFIG_S_DRIVER_OK);
+    qvirtio_video_queues_init(v);
     /* qtest runs the device synchronously: no completion means none */
     g_assert_false(qvirtio_video_cmd_completes(v));
 
     /* after a reset, a proper driver gets a working device again */
     qvirtio_start_device(v->vdev);
     qvirtio_set_features(v->vdev, offered & QVIRTIO_VIDEO_DRIVER_FEATURES);
-    qvirtqueue_cleanup(v->vdev->bus, v->cmdq, alloc);
-    v->cmdq = qvirtqueue_setup(v->vdev, alloc, VIRTIO_VIDEO_QUEUE_COMMAND);
+    setup_queues(v, alloc);
     qvirtio_set_driver_ok(v->vdev);
+    qvirtio_video_queues_init(v);
     assert_device_alive(v);
 }
 
@@ -297,7 +306,10 @@ static void test_bad_requests(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(qvirtio_video_cmd(v, req, 16, resp, 7), ==, 0);
     assert_device_alive(v);
 
-    /* commands not implemented yet answer an error at once */
+    /*
+     * No stream 1 exists, no format 0 is valid and control 0x100 is
+     * unknown: every other command answers an error at once.
+     */
     for (type = VIRTIO_VIDEO_CMD_STREAM_CREATE;
          type <= VIRTIO_VIDEO_CMD_SET_PARAMS_EXT; type++) {
         memset(req, 0, sizeof(req));
@@ -331,6 +343,1398 @@ static void test_many_commands(void *obj, void *data, QGuestAllocator *alloc)
     }
 }
 
+/*
+ * Decoder tests: a guest application and driver (virtio-video-client.c)
+ * decodes real streams through the virtqueues and compares every picture
+ * with FFmpeg's reference checksums.
+ */
+
+#define MEDIA_ENV       "VIRTIO_VIDEO_MEDIA"
+#define TOP_ENV         "VIRTIO_VIDEO_TOP"
+
+#define CHECK(cond, ...) \
+    do { \
+        if (!(cond)) { \
+            g_test_message(__VA_ARGS__); \
+            g_test_fail(); \
+            return; \
+        } \
+    } while (0)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VvcClient, vvc_free)
+
+static bool skip_encoder(QVirtioVideo *v)
+{
+    if (v->encoder) {
+        g_test_skip("decoder test");
+        return true;
+    }
+    return false;
+}
+
+static VvcClient *client_new(QVirtioVideo *v)
+{
+    return vvc_new(&qvirtio_video_vvc_ops, v);
+}
+
+static GArray *frames_new(void)
+{
+    return g_array_new(false, true, sizeof(VvcFrame));
+}
+
+/* QUERY_CAPABILITY through the client: the device still answers. */
+static bool client_alive(QVirtioVideo *v, VvcClient *c)
+{
+    uint8_t req[16] = { 0 };
+    uint32_t size = qvirtio_video_max_caps_length(v);
+    g_autofree uint8_t *resp = g_malloc0(size);
+    QVVCaps caps;
+
+    vvc_st32(req, VIRTIO_VIDEO_CMD_QUERY_CAPABILITY);
+    vvc_st32(req + 8, VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+    if (vvc_cmd(c, req, sizeof(req), resp, size) !=
+        VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY) {
+        return false;
+    }
+    return !qvv_caps_parse(resp, size, &caps) && caps.num_descs > 0;
+}
+
+static bool device_decodes(QVirtioVideo *v, uint32_t format)
+{
+    QVVCaps caps;
+
+    qvirtio_video_query_caps(v, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &caps);
+    return qvv_caps_find(&caps, format) >= 0;
+}
+
+/* ---- media directory ---- */
+
+/* The project root: VIRTIO_VIDEO_TOP, or four levels above this binary. */
+static char *project_top(void)
+{
+    const char *env = g_getenv(TOP_ENV);
+    g_autofree char *exe = NULL;
+    g_autofree char *top = NULL;
+    g_autofree char *probe = NULL;
+    int i;
+
+    if (env) {
+        return g_strdup(env);
+    }
+    /* <top>/<build>/qemu-build/tests/qtest/qos-test */
+    exe = g_file_read_link("/proc/self/exe", NULL);
+    if (!exe) {
+        return NULL;
+    }
+    top = g_strdup(exe);
+    for (i = 0; i < 5; i++) {
+        char *up = g_path_get_dirname(top);
+
+        g_free(top);
+        top = up;
+    }
+    probe = g_build_filename(top, "qemu", "scripts", "build.sh", NULL);
+    return g_file_test(probe, G_FILE_TEST_EXISTS) ? g_steal_pointer(&top)
+                                                   : NULL;
+}
+
+/* NULL: none configured (VIRTIO_VIDEO_MEDIA set to ""). */
+static char *media_dir(void)
+{
+    const char *env = g_getenv(MEDIA_ENV);
+    g_autofree char *top = NULL;
+
+    if (env) {
+        return *env ? g_strdup(env) : NULL;
+    }
+    top = project_top();
+    return g_build_filename(top ? top : ".", "..", "shared", "media", NULL);
+}
+
+static char *media_file(const char *name)
+{
+    g_autofree char *dir = media_dir();
+
+    return dir ? g_build_filename(dir, name, NULL) : NULL;
+}
+
+/*
+ * Skip (VIRTIO_VIDEO_MEDIA="") or fail (missing directory) when a media
+ * file is not there.  Returns the path, or NULL after skip/fail.
+ */
+static char *need_media(const char *name)
+{
+    g_autofree char *path = media_file(name);
+
+    if (!path) {
+        g_test_skip("VIRTIO_VIDEO_MEDIA is empty: no media clips, "
+                    "decoder coverage is REDUCED");
+        return NULL;
+    }
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_test_message("MEDIA CLIP MISSING: %s (set " MEDIA_ENV " to the "
+                       "media directory, or to \"\" to skip)", path);
+        g_test_fail();
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
+/* ---- generated streams ---- */
+
+static char *gen_dir;
+
+static void gen_cleanup(void)
+{
+    GDir *d;
+    const char *name;
+
+    if (!gen_dir) {
+        return;
+    }
+    d = g_dir_open(gen_dir, 0, NULL);
+    if (!d) {
+        return;
+    }
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *f = g_build_filename(gen_dir, name, NULL);
+
+        unlink(f);
+    }
+    g_dir_close(d);
+    rmdir(gen_dir);
+}
+
+static bool run_ffmpeg(const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *out = NULL, *errs = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status = 0;
+
+    g_ptr_array_add(argv, (gpointer)"ffmpeg");
+    g_ptr_array_add(argv, (gpointer)"-nostdin");
+    g_ptr_array_add(argv, (gpointer)"-hide_banner");
+    g_ptr_array_add(argv, (gpointer)"-v");
+    g_ptr_array_add(argv, (gpointer)"error");
+    g_ptr_array_add(argv, (gpointer)"-y");
+    for (; *args; args++) {
+        g_ptr_array_add(argv, (gpointer)*args);
+    }
+    g_ptr_array_add(argv, NULL);
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+                      NULL, NULL, &out, &errs, &status, &gerr) ||
+        !WIFEXITED(status) || WEXITSTATUS(status)) {
+        g_test_message("ffmpeg failed: %s", gerr ? gerr->message : errs);
+        return false;
+    }
+    return true;
+}
+
+/* Reference checksums of @path for ffmpeg pixel format @pix_fmt. */
+static char *gen_reference(const char *path, const char *pix_fmt)
+{
+    g_autofree char *ref = g_strdup_printf("%s.%s.framemd5", path, pix_fmt);
+    const char *args[] = {
+        "-flags", "unaligned", "-i", path, "-map", "0:v:0",
+        "-fps_mode", "passthrough", "-autoscale", "0", "-pix_fmt", pix_fmt,
+        "-f", "framemd5", ref, NULL
+    };
+
+    if (!g_file_test(ref, G_FILE_TEST_EXISTS) && !run_ffmpeg(args)) {
+        return NULL;
+    }
+    return g_steal_pointer(&ref);
+}
+
+typedef struct GenCodec {
+    const char *name;
+    const char *file;
+    const char *const *enc;     /* encoder arguments */
+} GenCodec;
+
+static const char *const enc_h264[] = {
+    "-c:v", "libx264", "-bf", "2", "-g", "12", "-pix_fmt", "yuv420p",
+    "-f", "h264", NULL
+};
+static const char *const enc_hevc[] = {
+    "-c:v", "libx265", "-x265-params", "log-level=error:bframes=2",
+    "-pix_fmt", "yuv420p", "-f", "hevc", NULL
+};
+static const char *const enc_vp8[] = {
+    "-c:v", "libvpx", "-b:v", "500k", "-f", "ivf", NULL
+};
+static const char *const enc_vp9[] = {
+    "-c:v", "libvpx-vp9", "-b:v", "500k", "-f", "ivf", NULL
+};
+static const char *const enc_mpeg2[] = {
+    "-c:v", "mpeg2video", "-bf", "2", "-f", "mpeg2video", NULL
+};
+static const char *const enc_mpeg4[] = {
+    "-c:v", "mpeg4", "-bf", "2", "-f", "m4v", NULL
+};
+
+static const GenCodec gen_codecs[] = {
+    { "h264", "gen.h264", enc_h264 },
+    { "hevc", "gen.hevc", enc_hevc },
+    { "vp8", "gen.vp8.ivf", enc_vp8 },
+    { "vp9", "gen.vp9.ivf", enc_vp9 },
+    { "mpeg2", "gen.m2v", enc_mpeg2 },
+    { "mpeg4", "gen.m4v", enc_mpeg4 },
+};
+
+static const GenCodec *gen_codec(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(gen_codecs); i++) {
+        if (!strcmp(gen_codecs[i].name, name)) {
+            return &gen_codecs[i];
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* 30 frames of CIF test pattern, encoded once per process. */
+static char *gen_clip(const GenCodec *g)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) args = NULL;
+    const char *const *a;
+
+    if (!g_find_program_in_path("ffmpeg")) {
+        g_test_message("the ffmpeg command is missing (Debian package "
+                       "ffmpeg): cannot generate test streams");
+        g_test_fail();
+        return NULL;
+    }
+    if (!gen_dir) {
+        gen_dir = g_dir_make_tmp("virtio-video-qtest-XXXXXX", NULL);
+        g_assert(gen_dir);
+        atexit(gen_cleanup);
+    }
+    path = g_build_filename(gen_dir, g->file, NULL);
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        return g_steal_pointer(&path);
+    }
+    args = g_ptr_array_new();
+    g_ptr_array_add(args, (gpointer)"-f");
+    g_ptr_array_add(args, (gpointer)"lavfi");
+    g_ptr_array_add(args, (gpointer)"-i");
+    g_ptr_array_add(args, (gpointer)"testsrc2=size=352x288:rate=25");
+    g_ptr_array_add(args, (gpointer)"-frames:v");
+    g_ptr_array_add(args, (gpointer)"30");
+    for (a = g->enc; *a; a++) {
+        g_ptr_array_add(args, (gpointer)*a);
+    }
+    g_ptr_array_add(args, path);
+    g_ptr_array_add(args, NULL);
+    if (!run_ffmpeg((const char *const *)args->pdata)) {
+        g_test_fail();
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
+/* ---- decode and compare ---- */
+
+typedef struct DecodeCheck {
+    const char *path;
+    const char *ref;            /* framemd5 */
+    VvcDecodeOpts o;
+    bool check_ts;              /* AU mode: against an independent decode */
+} DecodeCheck;
+
+/* Decode @dc->path and compare with @dc->ref.  false after g_test_fail. */
+static bool decode_check(VvcClient *c, DecodeCheck *dc, VvcDecodeStats *st)
+{
+    g_autoptr(GArray) frames = frames_new();
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *diff = NULL;
+    uint32_t format = 0;
+    int depth;
+
+    dc->o.stats = st;
+    ref = vvc_read_framemd5(dc->ref, &err);
+    if (!ref) {
+        g_test_message("%s", err);
+        g_test_fail();
+        return false;
+    }
+    if (dc->check_ts && !dc->o.chunked) {
+        units = vvc_demux(dc->path, &format, &depth, &err);
+        order = units ? vvc_reference_order(units, format, &err) : NULL;
+        if (!order) {
+            g_test_message("%s", err);
+            g_test_fail();
+            return false;
+        }
+    }
+    if (!vvc_decode_file(c, dc->path, &dc->o, frames, &err)) {
+        g_test_message("%s (%s): %s", dc->path,
+                       vvc_format_name(dc->o.out_format ? dc->o.out_format
+                                       : VIRTIO_VIDEO_FORMAT_NV12), err);
+        g_test_fail();
+        return false;
+    }
+    diff = vvc_check_frames(frames, ref, order);
+    if (diff) {
+        g_test_message("%s (%s%s%s): %s", dc->path,
+                       vvc_format_name(dc->o.out_format ? dc->o.out_format
+                                       : VIRTIO_VIDEO_FORMAT_NV12),
+                       dc->o.chunked ? ", chunked" : "",
+                       dc->o.sg_entries ? ", SG entries" : "", diff);
+        g_test_fail();
+        return false;
+    }
+    /* the end of the stream: one empty EOS buffer, then the drain's OK */
+    if (st->eos != 1 || !st->drained || !st->destroyed) {
+        g_test_message("%s: EOS %u drained %d destroyed %d", dc->path,
+                       st->eos, st->drained, st->destroyed);
+        g_test_fail();
+        return false;
+    }
+    g_test_message("%s: %u frames OK, %u resolution change event(s)",
+                   dc->path, frames->len, st->res_changes);
+    return true;
+}
+
+/* A small H.264 decode: the device works after whatever came before. */
+static void check_still_decodes(QVirtioVideo *v, VvcClient *c,
+                                uint32_t stream_id)
+{
+    g_autofree char *path = gen_clip(gen_codec("h264"));
+    g_autofree char *ref = path ? gen_reference(path, "nv12") : NULL;
+    DecodeCheck dc = { .path = path, .ref = ref, .check_ts = true };
+    VvcDecodeStats st;
+
+    CHECK(client_alive(v, c), "the device does not answer "
+          "QUERY_CAPABILITY any more");
+    if (!ref) {
+        g_test_fail();
+        return;
+    }
+    dc.o.stream_id = stream_id;
+    decode_check(c, &dc, &st);
+}
+
+/* decode-media/<file>: one clip of the media directory */
+static void test_decode_media(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    const VvcMediaFile *m = data;
+    g_autoptr(VvcClient) c = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    g_autofree char *err = NULL;
+    uint32_t format = 0;
+    int depth = 8;
+    VvcDecodeStats st;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    units = vvc_demux(m->path, &format, &depth, &err);
+    CHECK(units, "%s", err);
+    if (!format) {
+        g_test_skip("the codec has no virtio-video format");
+        return;
+    }
+    if (!device_decodes(v, format)) {
+        g_autofree char *why = g_strdup_printf("the device does not offer "
+                                               "%s", vvc_format_name(format));
+
+        g_test_skip(why);
+        return;
+    }
+    c = client_new(v);
+    if (m->ten_bit) {
+        /*
+         * The device outputs 8-bit formats only: a 10-bit stream must end
+         * in EVENT_ERROR, the stream must still be destroyable and the
+         * device keep working.
+         */
+        VvcDecodeOpts o = { .stats = &st };
+
+        CHECK(!vvc_decode_file(c, m->path, &o, frames, &err),
+              "%s: 10-bit stream decoded (%u frames) instead of failing",
+              m->path, frames->len);
+        CHECK(st.error_event, "%s: failed without EVENT_ERROR: %s", m->path,
+              err);
+        CHECK(st.destroyed, "%s: stream not destroyed after EVENT_ERROR",
+              m->path);
+        check_still_decodes(v, c, 2);
+        return;
+    } else {
+        DecodeCheck dc = {
+            .path = m->path, .ref = m->ref_path, .check_ts = true,
+        };
+
+        decode_check(c, &dc, &st);
+    }
+}
+
+/* decode-generated/<codec>: a stream the ffmpeg command made */
+static void test_decode_generated(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    const GenCodec *g = data;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *ref = NULL;
+    DecodeCheck dc = { .check_ts = true };
+    VvcDecodeStats st;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    path = gen_clip(g);
+    ref = path ? gen_reference(path, "nv12") : NULL;
+    CHECK(ref, "no reference for %s", g->name);
+    c = client_new(v);
+    dc.path = path;
+    dc.ref = ref;
+    decode_check(c, &dc, &st);
+}
+
+/*
+ * decode-formats: every raw output format.  References come from ffmpeg
+ * with the matching pixel format: nv12, yuv420p, argb, bgra.  For YVU420
+ * the client hashes the device's planes in Y, U, V order (plane 2 before
+ * plane 1), so the yuv420p reference applies.
+ */
+static void test_decode_formats(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const struct {
+        uint32_t format;
+        const char *pix_fmt;
+    } fmts[] = {
+        { VIRTIO_VIDEO_FORMAT_NV12, "nv12" },
+        { VIRTIO_VIDEO_FORMAT_YUV420, "yuv420p" },
+        { VIRTIO_VIDEO_FORMAT_YVU420, "yuv420p" },
+        { VIRTIO_VIDEO_FORMAT_ARGB8888, "argb" },
+        { VIRTIO_VIDEO_FORMAT_BGRA8888, "bgra" },
+    };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    size_t i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    path = gen_clip(gen_codec("h264"));
+    CHECK(path, "no stream");
+    c = client_new(v);
+    for (i = 0; i < G_N_ELEMENTS(fmts); i++) {
+        g_autofree char *ref = gen_reference(path, fmts[i].pix_fmt);
+        DecodeCheck dc = { .path = path, .ref = ref, .check_ts = true };
+        VvcDecodeStats st;
+
+        CHECK(ref, "no %s reference", fmts[i].pix_fmt);
+        dc.o.out_format = fmts[i].format;
+        dc.o.stream_id = i + 1;
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+        CHECK(st.out.format == fmts[i].format, "output format 0x%x",
+              st.out.format);
+    }
+}
+
+/*
+ * decode-layouts: guest pages as one entry, as many 4 KiB entries in
+ * descending address order, with guard pages around (and between) them
+ * that must stay untouched, and through GET/SET_PARAMS 0x108/0x109.
+ */
+static void test_decode_layouts(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *ref = NULL;
+    int i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    path = gen_clip(gen_codec("h264"));
+    ref = path ? gen_reference(path, "nv12") : NULL;
+    CHECK(ref, "no stream");
+    c = client_new(v);
+    for (i = 0; i < 5; i++) {
+        DecodeCheck dc = { .path = path, .ref = ref, .check_ts = true };
+        VvcDecodeStats st;
+
+        dc.o.stream_id = i + 1;
+        dc.o.sg_entries = i == 1 || i == 3;
+        dc.o.guard = i == 2 || i == 3;
+        dc.o.plain_params = i == 4;
+        g_test_message("layout: %s entries%s%s",
+                       dc.o.sg_entries ? "4 KiB" : "whole-buffer",
+                       dc.o.guard ? ", guard pages" : "",
+                       dc.o.plain_params ? ", GET/SET_PARAMS" : "");
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+    }
+}
+
+/* decode-chunked: byte-stream formats fed in 4093-byte chunks */
+static void test_decode_chunked(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const char *const codecs[] = { "h264", "hevc", "mpeg2", "mpeg4" };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    size_t i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    for (i = 0; i <= G_N_ELEMENTS(codecs); i++) {
+        g_autofree char *path = NULL;
+        g_autofree char *ref = NULL;
+        DecodeCheck dc = { 0 };
+        VvcDecodeStats st;
+
+        if (i < G_N_ELEMENTS(codecs)) {
+            path = gen_clip(gen_codec(codecs[i]));
+            ref = path ? gen_reference(path, "nv12") : NULL;
+        } else {
+            /* and a real clip, with small chunks */
+            path = need_media("test-25fps.h264");
+            if (!path) {
+                return;
+            }
+            ref = g_strdup_printf("%s.nv12.framemd5", path);
+            dc.o.chunk_size = 1021;
+        }
+        CHECK(ref, "no stream");
+        dc.path = path;
+        dc.ref = ref;
+        dc.o.chunked = true;
+        dc.o.stream_id = i + 1;
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+    }
+}
+
+/* decode-resolution-change: protocol.md 10.2 on H.264 and VP9 */
+static void test_decode_reschange(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    static const struct {
+        const char *file;
+        unsigned sizes;         /* runs of one resolution */
+    } clips[] = {
+        { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", 3 },
+        { "resolution_change_500frames-vp9.ivf", 5 },
+    };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    size_t i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    for (i = 0; i < G_N_ELEMENTS(clips); i++) {
+        g_autofree char *path = need_media(clips[i].file);
+        g_autofree char *ref = NULL;
+        DecodeCheck dc = { .check_ts = true };
+        VvcDecodeStats st;
+
+        if (!path) {
+            return;
+        }
+        ref = g_strdup_printf("%s.nv12.framemd5", path);
+        dc.path = path;
+        dc.ref = ref;
+        dc.o.stream_id = i + 1;
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+        CHECK(st.res_changes >= clips[i].sizes,
+              "%s: %u DECODER_RESOLUTION_CHANGED events for %u sizes",
+              clips[i].file, st.res_changes, clips[i].sizes);
+    }
+}
+
+/* Load a media clip, its reference and its presentation order. */
+static bool load_clip(const char *name, char **path, GPtrArray **units,
+                      uint32_t *format, GPtrArray **ref, GArray **order)
+{
+    g_autofree char *refpath = NULL;
+    g_autofree char *err = NULL;
+    int depth;
+
+    *path = need_media(name);
+    if (!*path) {
+        return false;
+    }
+    refpath = g_strdup_printf("%s.nv12.framemd5", *path);
+    *units = vvc_demux(*path, format, &depth, &err);
+    *ref = *units ? vvc_read_framemd5(refpath, &err) : NULL;
+    *order = *ref ? vvc_reference_order(*units, *format, &err) : NULL;
+    if (!*order) {
+        g_test_message("%s", err);
+        g_test_fail();
+        return false;
+    }
+    return true;
+}
+
+static bool frame_is(const VvcFrame *f, GPtrArray *ref, GArray *order,
+                     guint k)
+{
+    return k < ref->len && k < order->len &&
+           !strcmp(f->md5, g_ptr_array_index(ref, k)) &&
+           f->timestamp == vvc_cookie(f->pass,
+                                      g_array_index(order, int64_t, k));
+}
+
+/* Run one decoder over @units with @o. */
+static bool run_one(VvcClient *c, GPtrArray *units, VvcDecodeOpts *o,
+                    GArray *frames)
+{
+    g_autofree char *err = NULL;
+    VvcDecoder *d = vvc_decoder_new(c, units, o, frames, &err);
+    bool ok = d && vvc_decoders_run(c, &d, 1, &err);
+
+    vvc_decoder_free(d);
+    if (!ok) {
+        g_test_message("%s", err);
+        g_test_fail();
+    }
+    return ok;
+}
+
+/*
+ * decode-clear-input: a seek.  After some pictures QUEUE_CLEAR(INPUT)
+ * (pending input completes with FLAG_ERR before the clear's OK), then the
+ * stream is queued again from its start: pictures of the first pass are a
+ * prefix of the reference, those after the clear the whole reference.
+ */
+static void test_decode_clear_input(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    VvcDecodeOpts o = { .coded_format = 0 };
+    VvcDecodeStats st;
+    guint k, first = 0;
+
+    if (skip_encoder(v) ||
+        !load_clip("test-25fps.h264", &path, &units, &o.coded_format, &ref,
+                   &order)) {
+        return;
+    }
+    c = client_new(v);
+    o.clear_input_after = 20;
+    o.stats = &st;
+    if (!run_one(c, units, &o, frames)) {
+        return;
+    }
+    CHECK(st.cleared_inputs == 1, "QUEUE_CLEAR(INPUT) not done");
+    for (k = 0; k < frames->len; k++) {
+        VvcFrame *f = &g_array_index(frames, VvcFrame, k);
+
+        if (f->pass == 0) {
+            CHECK(k == first, "frame %u of before the clear came after "
+                  "frames of after it", k);
+            CHECK(frame_is(f, ref, order, k), "frame %u before the clear: "
+                  "md5 %s ts 0x%" PRIx64 " differs from the reference", k,
+                  f->md5, f->timestamp);
+            first++;
+        } else {
+            CHECK(frame_is(f, ref, order, k - first), "frame %u after the "
+                  "clear (%u of the rerun): md5 %s ts 0x%" PRIx64
+                  " differs from the reference", k, k - first, f->md5,
+                  f->timestamp);
+        }
+    }
+    CHECK(first >= 20, "%u pictures before the clear", first);
+    CHECK(frames->len - first == ref->len, "%u pictures after the clear, "
+          "expected %u", frames->len - first, ref->len);
+    CHECK(st.eos == 1 && st.drained, "no clean drain");
+}
+
+/*
+ * decode-clear-output: QUEUE_CLEAR(OUTPUT) mid-stream returns every queued
+ * output buffer (FLAG_ERR) before its OK; the buffers are queued again and
+ * decoding goes on.  Pictures the device held may be dropped, so the
+ * output must be an in-order subsequence of the reference ending with its
+ * last picture.
+ */
+static void test_decode_clear_output(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    VvcDecodeOpts o = { 0 };
+    VvcDecodeStats st;
+    guint k, j = 0;
+
+    if (skip_encoder(v) ||
+        !load_clip("test-25fps.h264", &path, &units, &o.coded_format, &ref,
+                   &order)) {
+        return;
+    }
+    c = client_new(v);
+    o.clear_output_after = 20;
+    o.stats = &st;
+    if (!run_one(c, units, &o, frames)) {
+        return;
+    }
+    CHECK(st.cleared_outputs == 1, "QUEUE_CLEAR(OUTPUT) not done");
+    CHECK(st.outputs_err > 0, "no output buffer cancelled by the clear");
+    for (k = 0; k < frames->len; k++) {
+        VvcFrame *f = &g_array_index(frames, VvcFrame, k);
+
+        while (j < ref->len && !frame_is(f, ref, order, j)) {
+            j++;
+        }
+        if (j == ref->len) {
+            guint x;
+
+            for (x = 0; x < ref->len; x++) {
+                if (!strcmp(f->md5, g_ptr_array_index(ref, x))) {
+                    break;
+                }
+            }
+            CHECK(false, "frame %u (md5 %s, ts 0x%" PRIx64 ") is not in "
+                  "the reference after the previous frame; it is picture "
+                  "%d of the reference; %u pictures came back during the "
+                  "clear", k, f->md5, f->timestamp,
+                  x < ref->len ? (int)x : -1, st.cancel_pictures);
+        }
+        j++;
+    }
+    CHECK(j == ref->len, "the last picture is missing");
+    g_test_message("%u of %u pictures after the clear", frames->len,
+                   ref->len);
+}
+
+/*
+ * decode-destroy-in-flight: STREAM_DESTROY with input and output buffers
+ * queued: all of them complete before the destroy's OK; the device then
+ * works, with the same stream id too.
+ */
+static void test_decode_destroy(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    VvcDecodeOpts o = { 0 };
+    VvcDecodeStats st;
+    guint k;
+
+    if (skip_encoder(v) ||
+        !load_clip("test-25fps.h264", &path, &units, &o.coded_format, &ref,
+                   &order)) {
+        return;
+    }
+    c = client_new(v);
+    o.destroy_after = 10;
+    o.stats = &st;
+    if (!run_one(c, units, &o, frames)) {
+        return;
+    }
+    CHECK(st.destroyed, "not destroyed");
+    CHECK(st.inputs_completed == st.inputs_queued, "%u of %u inputs "
+          "completed", st.inputs_completed, st.inputs_queued);
+    for (k = 0; k < frames->len; k++) {
+        VvcFrame *f = &g_array_index(frames, VvcFrame, k);
+
+        CHECK(frame_is(f, ref, order, k), "frame %u of %u (%u came back "
+              "during the destroy): md5 %s ts 0x%" PRIx64 ", expected md5 %s "
+              "ts 0x%" PRIx64, k, frames->len, st.cancel_pictures, f->md5,
+              f->timestamp, (char *)g_ptr_array_index(ref, k),
+              vvc_cookie(0, g_array_index(order, int64_t, k)));
+    }
+    check_still_decodes(v, c, 1);
+}
+
+/* decode-two-streams: H.264 and VP9 at once, commands interleaved */
+static void test_decode_two_streams(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *p1 = NULL, *p2 = NULL;
+    g_autoptr(GPtrArray) u1 = NULL, u2 = NULL, r1 = NULL, r2 = NULL;
+    g_autoptr(GArray) o1 = NULL, o2 = NULL;
+    g_autoptr(GArray) f1 = frames_new(), f2 = frames_new();
+    g_autofree char *err = NULL;
+    g_autofree char *d1 = NULL, *d2 = NULL;
+    VvcDecodeOpts a = { .stream_id = 1 }, b = { .stream_id = 2 };
+    VvcDecoder *d[2];
+    bool ok;
+
+    if (skip_encoder(v) ||
+        !load_clip("test-25fps.h264", &p1, &u1, &a.coded_format, &r1, &o1) ||
+        !load_clip("test-25fps.vp9.ivf", &p2, &u2, &b.coded_format, &r2,
+                   &o2)) {
+        return;
+    }
+    c = client_new(v);
+    b.sg_entries = true;
+    d[0] = vvc_decoder_new(c, u1, &a, f1, &err);
+    CHECK(d[0], "%s", err);
+    d[1] = vvc_decoder_new(c, u2, &b, f2, &err);
+    if (!d[1]) {
+        vvc_decoder_free(d[0]);
+        CHECK(false, "%s", err);
+    }
+    ok = vvc_decoders_run(c, d, 2, &err);
+    vvc_decoder_free(d[0]);
+    vvc_decoder_free(d[1]);
+    CHECK(ok, "%s", err);
+    d1 = vvc_check_frames(f1, r1, o1);
+    d2 = vvc_check_frames(f2, r2, o2);
+    CHECK(!d1, "H.264 stream: %s", d1);
+    CHECK(!d2, "VP9 stream: %s", d2);
+}
+
+/* ---- bad input ---- */
+
+static uint32_t wait_type_of(VvcClient *c, uint32_t tag)
+{
+    g_autoptr(VvcMsg) m = vvc_wait_tag(c, tag);
+
+    return m ? m->type : 0;
+}
+
+/* A raw command; the response type (0: no answer). */
+static uint32_t raw_cmd(VvcClient *c, const uint8_t *req, size_t len)
+{
+    uint8_t resp[128];
+
+    return vvc_cmd(c, req, len, resp, sizeof(resp));
+}
+
+#define EXPECT(what, got, want) \
+    CHECK((got) == (want), "%s: answered 0x%x, expected 0x%x", (what), \
+          (got), (want))
+
+/* One input resource with its own id: OK expected. */
+static VvcResource *make_input(VvcClient *c, uint32_t sid, size_t size)
+{
+    VvcResource *r = vvc_resource_alloc(c, sid,
+                                        VIRTIO_VIDEO_QUEUE_TYPE_INPUT, size,
+                                        false, false);
+
+    g_assert_cmphex(vvc_resource_create(c, r), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    return r;
+}
+
+/* decode-defaults: the parameters of a fresh decoder stream */
+static void test_decode_defaults(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    VvcParams in, out, plain;
+    uint32_t t, value = 0;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    t = vvc_stream_create(c, 1, VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
+                          VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
+                          VIRTIO_VIDEO_FORMAT_H264, "defaults");
+    EXPECT("STREAM_CREATE", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    t = vvc_get_params(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &in);
+    EXPECT("GET_PARAMS_EXT(INPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    CHECK(in.queue_type == VIRTIO_VIDEO_QUEUE_TYPE_INPUT &&
+          in.format == VIRTIO_VIDEO_FORMAT_H264 && in.num_planes == 1 &&
+          in.plane_size[0] == 1024 * 1024,
+          "INPUT defaults: queue 0x%x format 0x%x planes %u size %u",
+          in.queue_type, in.format, in.num_planes, in.plane_size[0]);
+    /* STREAM_CREATE's memory type until a SET changes it */
+    CHECK(in.resource_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
+          "INPUT resource_type %u", in.resource_type);
+    t = vvc_get_params(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true, &out);
+    EXPECT("GET_PARAMS_EXT(OUTPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    CHECK(out.queue_type == VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT &&
+          out.format == VIRTIO_VIDEO_FORMAT_NV12 &&
+          out.frame_width == 640 && out.frame_height == 480 &&
+          out.min_buffers == 2 && out.max_buffers == 32 &&
+          out.num_planes == 2,
+          "OUTPUT defaults: queue 0x%x format 0x%x %ux%u buffers %u..%u "
+          "planes %u", out.queue_type, out.format, out.frame_width,
+          out.frame_height, out.min_buffers, out.max_buffers,
+          out.num_planes);
+    /* 0x108 answers the same params in the 120-byte form */
+    t = vvc_get_params(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, false, &plain);
+    EXPECT("GET_PARAMS(OUTPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    out.resource_type = 0;
+    CHECK(!memcmp(&plain, &out, sizeof(out)), "GET_PARAMS differs from "
+          "GET_PARAMS_EXT");
+    /* SET_PARAMS_EXT changes the memory type */
+    in.resource_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    t = vvc_set_params(c, 1, &in, true);
+    EXPECT("SET_PARAMS_EXT(INPUT)", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    t = vvc_get_params(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &in);
+    CHECK(in.resource_type == VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+          "resource_type %u after SET", in.resource_type);
+    /* controls of a decoder */
+    t = vvc_get_control(c, 1, VIRTIO_VIDEO_CONTROL_PROFILE, &value);
+    EXPECT("GET_CONTROL(PROFILE)", t, VIRTIO_VIDEO_RESP_OK_GET_CONTROL);
+    t = vvc_set_control(c, 1, VIRTIO_VIDEO_CONTROL_BITRATE, 1000);
+    EXPECT("SET_CONTROL on a decoder", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+    t = vvc_stream_destroy(c, 1);
+    EXPECT("STREAM_DESTROY", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    t = vvc_stream_destroy(c, 1);
+    EXPECT("STREAM_DESTROY twice", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+}
+
+/* decode-bad-commands: each answered with its error; the stream lives on */
+static void test_decode_bad_commands(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    QTestState *qts = qvirtio_video_qts(v);
+    g_autoptr(VvcClient) c = NULL;
+    VvcResource *in = NULL, *small = NULL, *out = NULL;
+    VvcParams p;
+    uint8_t req[128];
+    uint32_t t, sz, tag, ne[8] = { 0 };
+    uint64_t addr;
+    uint32_t len;
+    uint64_t ram_end;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+
+    /* unknown stream */
+    memset(req, 0, sizeof(req));
+    vvc_st32(req, VIRTIO_VIDEO_CMD_RESOURCE_QUEUE);
+    vvc_st32(req + 4, 99);
+    vvc_st32(req + 8, VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+    vvc_st32(req + 12, 1);
+    vvc_st32(req + 24, 1);
+    EXPECT("RESOURCE_QUEUE, no such stream", raw_cmd(c, req, 64),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    ne[0] = 1;
+    addr = 0x100000;
+    len = 4096;
+    EXPECT("RESOURCE_CREATE, no such stream",
+           vvc_resource_create_raw(c, 99, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1000,
+                                   1, ne, &addr, &len, 1),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    EXPECT("GET_PARAMS_EXT, no such stream",
+           vvc_get_params(c, 99, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &p),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    EXPECT("STREAM_DRAIN, no such stream",
+           raw_cmd(c, (uint8_t[8]) { 0x03, 0x01, 0, 0, 99, 0, 0, 0 }, 8),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    EXPECT("QUEUE_CLEAR, no such stream",
+           vvc_queue_clear(c, 99, VIRTIO_VIDEO_QUEUE_TYPE_INPUT),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    EXPECT("STREAM_DESTROY, no such stream", vvc_stream_destroy(c, 99),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+
+    /* a stream, then the same id again */
+    t = vvc_stream_create(c, 1, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_FORMAT_H264, "bad");
+    EXPECT("STREAM_CREATE", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    t = vvc_stream_create(c, 1, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_FORMAT_VP9, "dup");
+    EXPECT("STREAM_CREATE, duplicate id", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    t = vvc_stream_create(c, 2, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, 0x1234, "fmt");
+    EXPECT("STREAM_CREATE, unknown format", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+
+    /* unknown resource */
+    vvc_st32(req + 4, 1);
+    vvc_st32(req + 12, 777);
+    EXPECT("RESOURCE_QUEUE, no such resource", raw_cmd(c, req, 64),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID);
+
+    /* RESOURCE_CREATE with bad entries */
+    ne[0] = 0;
+    EXPECT("RESOURCE_CREATE, 0 entries",
+           vvc_resource_create_raw(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1001,
+                                   1, ne, NULL, NULL, 0),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    ne[0] = 0x10000000;
+    EXPECT("RESOURCE_CREATE, 2^28 entries announced, 1 sent",
+           vvc_resource_create_raw(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1002,
+                                   1, ne, &addr, &len, 1),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    ne[0] = 1;
+    addr = 0xfffffffff000ull;
+    EXPECT("RESOURCE_CREATE, entry outside guest RAM",
+           vvc_resource_create_raw(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1003,
+                                   1, ne, &addr, &len, 1),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    addr = 0xfee00000;
+    EXPECT("RESOURCE_CREATE, entry in the APIC's MMIO",
+           vvc_resource_create_raw(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1004,
+                                   1, ne, &addr, &len, 1),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    /* straddling the end of RAM (128 MiB under qtest by default) */
+    ram_end = 128 * 1024 * 1024;
+    addr = ram_end - 4096;
+    len = 8192;
+    EXPECT("RESOURCE_CREATE, entry across the end of RAM",
+           vvc_resource_create_raw(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1005,
+                                   1, ne, &addr, &len, 1),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    (void)qts;
+
+    /* data larger than the input resource */
+    in = make_input(c, 1, 64 * 1024);
+    sz = 128 * 1024;
+    tag = vvc_resource_queue_async(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                   in->id, vvc_cookie(0, 0), 1, &sz);
+    {
+        g_autoptr(VvcMsg) m = vvc_wait_tag(c, tag);
+
+        CHECK(m, "no answer");
+        EXPECT("RESOURCE_QUEUE, data_sizes[0] > resource", m->type,
+               VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    }
+
+    /* INPUT params cannot change the coded format once resources exist */
+    t = vvc_get_params(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &p);
+    EXPECT("GET_PARAMS_EXT(INPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    p.format = VIRTIO_VIDEO_FORMAT_VP9;
+    EXPECT("SET_PARAMS_EXT(INPUT), format change after RESOURCE_CREATE",
+           vvc_set_params(c, 1, &p, true),
+           VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+
+    /* an output buffer smaller than the (default 640x480 NV12) frame */
+    small = vvc_resource_alloc(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 4096,
+                               false, false);
+    EXPECT("RESOURCE_CREATE(OUTPUT)", vvc_resource_create(c, small),
+           VIRTIO_VIDEO_RESP_OK_NODATA);
+    sz = 0;
+    tag = vvc_resource_queue_async(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   small->id, 0, 1, &sz);
+    {
+        g_autoptr(VvcMsg) m = vvc_wait_tag(c, tag);
+
+        CHECK(m, "no answer");
+        EXPECT("RESOURCE_QUEUE(OUTPUT), buffer smaller than the frame",
+               m->type, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    }
+
+    /* the same output buffer queued twice */
+    out = vvc_resource_alloc(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                             640 * 480 * 3 / 2, false, false);
+    EXPECT("RESOURCE_CREATE(OUTPUT)", vvc_resource_create(c, out),
+           VIRTIO_VIDEO_RESP_OK_NODATA);
+    tag = vvc_resource_queue_async(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   out->id, 0, 1, &sz);
+    {
+        uint32_t tag2 = vvc_resource_queue_async(c, 1,
+                                                 VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                                 out->id, 0, 1, &sz);
+        g_autoptr(VvcMsg) m2 = vvc_wait_tag(c, tag2);
+        g_autoptr(VvcMsg) m1 = NULL;
+        uint32_t ctag;
+        g_autoptr(VvcMsg) cm = NULL;
+
+        CHECK(m2, "no answer");
+        EXPECT("RESOURCE_QUEUE(OUTPUT) of a queued buffer", m2->type,
+               VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+        CHECK(!vvc_stashed(c, tag), "the first queueing completed early");
+        /* QUEUE_CLEAR(OUTPUT) gives it back, cancelled, before its OK */
+        ctag = vvc_queue_clear_async(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+        cm = vvc_wait_tag(c, ctag);
+        CHECK(cm, "no answer");
+        EXPECT("QUEUE_CLEAR(OUTPUT)", cm->type, VIRTIO_VIDEO_RESP_OK_NODATA);
+        CHECK(vvc_stashed(c, tag), "the queued output buffer did not "
+              "complete before the QUEUE_CLEAR response");
+        m1 = vvc_wait_tag(c, tag);
+        EXPECT("cancelled RESOURCE_QUEUE(OUTPUT)", m1->type,
+               VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+        CHECK(m1->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR, "flags 0x%x",
+              m1->flags);
+    }
+
+    EXPECT("RESOURCE_DESTROY_ALL(OUTPUT)",
+           vvc_destroy_all(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+           VIRTIO_VIDEO_RESP_OK_NODATA);
+    EXPECT("STREAM_DESTROY", vvc_stream_destroy(c, 1),
+           VIRTIO_VIDEO_RESP_OK_NODATA);
+    vvc_resource_release(c, in);
+    vvc_resource_release(c, small);
+    vvc_resource_release(c, out);
+    check_still_decodes(v, c, 1);
+}
+
+/*
+ * decode-drain-rules: while a drain runs, RESOURCE_QUEUE(INPUT) and a
+ * second drain are refused (0x300); STREAM_DESTROY then completes the
+ * drain (and everything else) before its OK.
+ */
+static void test_decode_drain_rules(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *err = NULL;
+    VvcResource *in[3];
+    VvcParams p;
+    uint32_t format = 0, sz, dtag, tag, t, in_tags[2];
+    int depth, i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    path = gen_clip(gen_codec("h264"));
+    CHECK(path, "no stream");
+    units = vvc_demux(path, &format, &depth, &err);
+    CHECK(units, "%s", err);
+    c = client_new(v);
+    t = vvc_stream_create(c, 5, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                          VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, format, "drain");
+    EXPECT("STREAM_CREATE", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    t = vvc_get_params(c, 5, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &p);
+    EXPECT("GET_PARAMS_EXT", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    for (i = 0; i < 3; i++) {
+        in[i] = make_input(c, 5, p.plane_size[0]);
+    }
+    for (i = 0; i < 2; i++) {
+        VvcUnit *u = g_ptr_array_index(units, i);
+
+        vvc_resource_write(c, in[i], u->data, u->len);
+        sz = u->len;
+        in_tags[i] = vvc_resource_queue_async(c, 5,
+                                              VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                              in[i]->id, vvc_cookie(0, i), 1,
+                                              &sz);
+    }
+    /* no output buffer: the drain cannot finish */
+    dtag = vvc_stream_drain_async(c, 5);
+    t = wait_type_of(c, vvc_stream_drain_async(c, 5));
+    EXPECT("second STREAM_DRAIN", t, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+    sz = 16;
+    tag = vvc_resource_queue_async(c, 5, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                   in[2]->id, vvc_cookie(0, 2), 1, &sz);
+    t = wait_type_of(c, tag);
+    EXPECT("RESOURCE_QUEUE(INPUT) while draining", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+    CHECK(!vvc_stashed(c, dtag), "the drain finished without any output "
+          "buffer");
+
+    tag = vvc_stream_destroy_async(c, 5);
+    t = wait_type_of(c, tag);
+    EXPECT("STREAM_DESTROY", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    CHECK(vvc_stashed(c, dtag), "the drain did not complete before the "
+          "STREAM_DESTROY response");
+    t = wait_type_of(c, dtag);
+    EXPECT("cancelled STREAM_DRAIN", t,
+           VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+    for (i = 0; i < 2; i++) {
+        g_autoptr(VvcMsg) m = NULL;
+
+        CHECK(vvc_stashed(c, in_tags[i]), "input %d did not complete before "
+              "the STREAM_DESTROY response", i);
+        m = vvc_wait_tag(c, in_tags[i]);
+        EXPECT("RESOURCE_QUEUE(INPUT)", m->type,
+               VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+    }
+    for (i = 0; i < 3; i++) {
+        vvc_resource_release(c, in[i]);
+    }
+    check_still_decodes(v, c, 5);
+}
+
+static void corrupt_units(GPtrArray *units, bool truncate, GRand *rnd)
+{
+    guint i;
+    size_t j;
+
+    for (i = 0; i < units->len; i++) {
+        VvcUnit *u = g_ptr_array_index(units, i);
+
+        if (truncate) {
+            /* keep the first unit (parameter sets) whole */
+            if (i && u->len > 8) {
+                u->len = 4 + g_rand_int_range(rnd, 0, u->len - 4);
+            }
+        } else {
+            for (j = 0; j < u->len; j++) {
+                u->data[j] = g_rand_int(rnd);
+            }
+        }
+    }
+}
+
+/*
+ * decode-corrupt: random bytes and truncated NAL units for every codec
+ * must neither crash nor hang the device: every queued buffer completes,
+ * the stream ends (EOS or EVENT_ERROR), guard pages stay untouched, and
+ * the device answers afterwards.
+ */
+static void test_decode_corrupt(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const char *const codecs[] = {
+        "h264", "hevc", "vp8", "vp9", "mpeg2", "mpeg4",
+    };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autoptr(GRand) rnd = g_rand_new_with_seed(31);
+    uint32_t sid = 1;
+    size_t i;
+    int mode;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    for (i = 0; i < G_N_ELEMENTS(codecs); i++) {
+        g_autofree char *path = gen_clip(gen_codec(codecs[i]));
+        g_autofree char *err = NULL;
+        uint32_t format = 0;
+        int depth;
+
+        CHECK(path, "no stream");
+        for (mode = 0; mode < 2; mode++) {
+            g_autoptr(GPtrArray) units = vvc_demux(path, &format, &depth,
+                                                   &err);
+            g_autoptr(GArray) frames = frames_new();
+            g_autofree char *rerr = NULL;
+            VvcDecodeOpts o = { 0 };
+            VvcDecodeStats st;
+            VvcDecoder *d;
+            bool ok;
+
+            CHECK(units, "%s", err);
+            corrupt_units(units, mode == 1, rnd);
+            o.coded_format = format;
+            o.stream_id = sid++;
+            o.guard = true;
+            /* random bytes may never yield headers: no drain then */
+            o.no_drain = mode == 0;
+            o.stats = &st;
+            d = vvc_decoder_new(c, units, &o, frames, &rerr);
+            CHECK(d, "%s: %s", codecs[i], rerr);
+            ok = vvc_decoders_run(c, &d, 1, &rerr);
+            vvc_decoder_free(d);
+            g_test_message("%s, %s: %s, %u pictures, %u inputs (%u failed), "
+                           "%s", codecs[i], mode ? "truncated" : "random",
+                           ok ? "done" : rerr, frames->len,
+                           st.inputs_completed, st.inputs_err,
+                           st.error_event ? "EVENT_ERROR" : "no error event");
+            CHECK(ok, "%s: %s", codecs[i], rerr);
+            CHECK(st.destroyed, "%s: not destroyed", codecs[i]);
+            CHECK(st.inputs_completed == st.inputs_queued,
+                  "%s: %u of %u inputs completed", codecs[i],
+                  st.inputs_completed, st.inputs_queued);
+            CHECK(client_alive(v, c), "no answer after %s", codecs[i]);
+        }
+    }
+    check_still_decodes(v, c, sid);
+}
+
+static void test_media_missing(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree char *dir = media_dir();
+
+    g_test_message("MEDIA DIRECTORY MISSING: %s.  Set " MEDIA_ENV " to the "
+                   "directory of the media clips (shared/media), or to the "
+                   "empty string to skip the clips", dir);
+    g_test_fail();
+}
+
+static void register_decode_tests(void)
+{
+    g_autofree char *dir = media_dir();
+    g_autofree char *err = NULL;
+    GPtrArray *media = dir ? vvc_media_scan(dir, &err) : NULL;
+    size_t i;
+
+    if (media) {
+        for (i = 0; i < media->len; i++) {
+            VvcMediaFile *m = g_ptr_array_index(media, i);
+            g_autofree char *base = g_path_get_basename(m->path);
+            g_autofree char *name = g_strdup_printf("decode-media/%s", base);
+            QOSGraphTestOptions opts = { .arg = m };
+
+            /* AV1 is an opt-in extension: a decoder with av1=on */
+            qos_add_test(name, m->format == VIRTIO_VIDEO_FORMAT_AV1 ?
+                         "virtio-video-av1" : "virtio-video-decoder",
+                         test_decode_media, &opts);
+        }
+        /* the entries stay alive for the tests */
+        g_ptr_array_set_free_func(media, NULL);
+        g_ptr_array_unref(media);
+    } else if (dir) {
+        /* fails loudly: the media directory is part of the test setup */
+        qos_add_test("decode-media/MISSING", "virtio-video-decoder",
+                     test_media_missing, NULL);
+    }
+    for (i = 0; i < G_N_ELEMENTS(gen_codecs); i++) {
+        g_autofree char *name = g_strdup_printf("decode-generated/%s",
+                                                gen_codecs[i].name);
+        QOSGraphTestOptions opts = { .arg = (void *)&gen_codecs[i] };
+
+        qos_add_test(name, "virtio-video-decoder",
+                     test_decode_generated, &opts);
+    }
+    qos_add_test("decode-formats", "virtio-video-decoder",
+                 test_decode_formats, NULL);
+    qos_add_test("decode-layouts", "virtio-video-decoder",
+                 test_decode_layouts, NULL);
+    qos_add_test("decode-chunked", "virtio-video-decoder",
+                 test_decode_chunked, NULL);
+    qos_add_test("decode-resolution-change", "virtio-video-decoder",
+                 test_decode_reschange, NULL);
+    qos_add_test("decode-clear-input", "virtio-video-decoder",
+                 test_decode_clear_input, NULL);
+    qos_add_test("decode-clear-output", "virtio-video-decoder",
+                 test_decode_clear_output, NULL);
+    qos_add_test("decode-destroy-in-flight", "virtio-video-decoder",
+                 test_decode_destroy, NULL);
+    qos_add_test("decode-two-streams", "virtio-video-decoder",
+                 test_decode_two_streams, NULL);
+    qos_add_test("decode-defaults", "virtio-video-decoder",
+                 test_decode_defaults,
+                 NULL);
+    qos_add_test("decode-bad-commands", "virtio-video-decoder",
+                 test_decode_bad_commands, NULL);
+    qos_add_test("decode-drain-rules", "virtio-video-decoder",
+                 test_decode_drain_rules, NULL);
+    qos_add_test("decode-corrupt", "virtio-video-decoder", test_decode_corrupt,
+                 NULL);
+}
+
 static void register_virtio_video_test(void)
 {
     qos_add_test("pci-ids", "virtio-video", test_pci_ids, NULL);
@@ -342,6 +1746,7 @@ static void register_virtio_video_test(void)
                  NULL);
     qos_add_test("bad-requests", "virtio-video", test_bad_requests, NULL);
     qos_add_test("many-commands", "virtio-video", test_many_commands, NULL);
+    register_decode_tests();
 }
 
 libqos_init(register_virtio_video_test);

@@ -53,8 +53,10 @@ uint32_t fg_submit(FakeGuest *g, const void *req, size_t len,
                    size_t resp_size);
 /* Wait for the completion of @tag; copies it.  Fails the test on timeout. */
 void fg_wait(FakeGuest *g, uint32_t tag, FgCompletion *out);
-/* Next completion or event, whichever comes: 1 completion, 2 event, 0 none
- * within @timeout_ms. */
+/*
+ * Next completion or event, whichever comes: 1 completion, 2 event, 0 none
+ * within @timeout_ms.
+ */
 int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8],
                 int timeout_ms);
 

@@ -334,8 +334,8 @@ static VvCmdStatus cmd_stream_create(Cmd *c)
                            "unsupported coded format");
     }
     /* VIRTIO_OBJECT is provisional here: Gen B drivers always send it */
-    if (req->u.stream_create.in_mem_type > VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ||
-        req->u.stream_create.out_mem_type >
+    if (MAX(req->u.stream_create.in_mem_type,
+            req->u.stream_create.out_mem_type) >
         VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
                            "unknown memory type");

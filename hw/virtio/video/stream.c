@@ -21,8 +21,10 @@
 #include "vv-internal.h"
 #include "vv-layout.h"
 
-/* Output buffers a decoder stream asks for (no reference frames are kept
- * in guest buffers: pictures are copied out as they are decoded). */
+/*
+ * Output buffers a decoder stream asks for (no reference frames are kept
+ * in guest buffers: pictures are copied out as they are decoded).
+ */
 #define VV_DEC_MIN_OUTPUT_BUFFERS   2
 #define VV_MAX_BUFFERS              32
 
@@ -125,8 +127,10 @@ static bool handle_ctrl(VvStream *s, VvJob *job)
     switch (job->type) {
     case VV_JOB_CLEAR:
         if (s->e->cfg.mode == VV_MODE_ENCODER) {
-            /* raw frames are simply handed back; a cleared bitstream
-             * queue restarts the encoder, with a keyframe */
+            /*
+             * raw frames are simply handed back; a cleared bitstream
+             * queue restarts the encoder, with a keyframe
+             */
             if (job->queue == VV_QUEUE_INPUT) {
                 vv_cancel_all(s, &s->inputs);
                 vv_cancel_drain(s);
@@ -252,8 +256,10 @@ uint64_t vv_cookie(VvStream *s, int64_t pts)
     return s->cookies[pts % VV_COOKIE_RING];
 }
 
-/* One step of work; lock held, dropped around codec calls and copies.
- * Returns false when there is nothing to do. */
+/*
+ * One step of work; lock held, dropped around codec calls and copies.
+ * Returns false when there is nothing to do.
+ */
 uint64_t vv_next_seq(VvStream *s, uint64_t timestamp)
 {
     s->cookies[s->seq % VV_COOKIE_RING] = timestamp;

@@ -24,9 +24,11 @@
 typedef struct VvStream VvStream;
 typedef struct VvDecoder VvDecoder;
 
-/* Guest memory behind a resource, mapped for the device.  Refcounted:
+/*
+ * Guest memory behind a resource, mapped for the device.  Refcounted:
  * queued buffers keep it alive when the guest replaces or destroys the
- * resource meanwhile. */
+ * resource meanwhile.
+ */
 typedef struct VvSeg {
     uint8_t *host;
     size_t len;
@@ -193,8 +195,10 @@ void vv_cancel_job(VvStream *s, VvJob *job);
 void vv_cancel_all(VvStream *s, GQueue *q);
 void vv_cancel_drain(VvStream *s);
 void vv_fail_stream(VvStream *s, const char *why);
-/* For a picture: queued since the last resolution change and large enough
- * for the OUTPUT params; otherwise any. */
+/*
+ * For a picture: queued since the last resolution change and large enough
+ * for the OUTPUT params; otherwise any.
+ */
 VvJob *vv_take_output(VvStream *s, bool for_picture);
 /* Guest timestamp of the input buffer with index @pts (0 if unknown). */
 uint64_t vv_cookie(VvStream *s, int64_t pts);

@@ -14,6 +14,7 @@
 #include "../libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "standard-headers/linux/virtio_ring.h"
 #include "qgraph.h"
 #include "virtio-video.h"
 
@@ -24,49 +25,232 @@ QTestState *qvirtio_video_qts(QVirtioVideo *v)
     return v->pdev->bus->qts;
 }
 
+/*
+ * Split-ring driver.  Descriptors of the command queue come from a free
+ * list and go back to it when their chain is used; the event queue holds
+ * VV_EVENT_BUFS 8-byte buffers, descriptor i for buffer i, re-posted as
+ * soon as they are read.
+ */
+#define VV_EVENT_BUFS       16
+#define VRING_DESC_SIZE     16
+
+typedef struct QVVSlot {
+    uint64_t req;
+    uint64_t resp;
+    uint32_t resp_size;
+    uint32_t ndesc;
+    bool busy;
+} QVVSlot;
+
+struct QVirtioVideoDriver {
+    QVirtQueue *cmdq;
+    uint32_t size;              /* of cmdq */
+    uint16_t *next;             /* free list and chain links, by index */
+    uint32_t free_head;
+    uint32_t num_free;
+    QVVSlot *slot;              /* by chain head */
+    uint64_t ev_buf;
+    uint32_t n_ev;
+};
+
+static void drv_free(QVirtioVideo *v)
+{
+    QVirtioVideoDriver *drv = v->drv;
+    uint32_t i;
+
+    if (!drv) {
+        return;
+    }
+    for (i = 0; i < drv->size; i++) {
+        if (drv->slot[i].busy) {
+            guest_free(v->alloc, drv->slot[i].req);
+            if (drv->slot[i].resp) {
+                guest_free(v->alloc, drv->slot[i].resp);
+            }
+        }
+    }
+    if (drv->ev_buf) {
+        guest_free(v->alloc, drv->ev_buf);
+    }
+    g_free(drv->next);
+    g_free(drv->slot);
+    g_free(drv);
+    v->drv = NULL;
+}
+
+void qvirtio_video_queues_init(QVirtioVideo *v)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+    QVirtioVideoDriver *drv;
+    uint32_t i;
+
+    drv_free(v);
+    drv = v->drv = g_new0(QVirtioVideoDriver, 1);
+    drv->cmdq = v->cmdq;
+    drv->size = v->cmdq->size;
+    drv->next = g_new0(uint16_t, v->cmdq->size);
+    drv->slot = g_new0(QVVSlot, v->cmdq->size);
+    for (i = 0; i < v->cmdq->size; i++) {
+        drv->next[i] = i + 1;
+    }
+    drv->free_head = 0;
+    drv->num_free = v->cmdq->size;
+
+    drv->n_ev = MIN(VV_EVENT_BUFS, v->eventq->size);
+    drv->ev_buf = guest_alloc(v->alloc, 8 * drv->n_ev);
+    for (i = 0; i < drv->n_ev; i++) {
+        uint64_t d = v->eventq->desc + VRING_DESC_SIZE * i;
+
+        qtest_writeq(qts, d, drv->ev_buf + 8 * i);
+        qtest_writel(qts, d + 8, 8);
+        qtest_writew(qts, d + 12, VRING_DESC_F_WRITE);
+        qtest_writew(qts, d + 14, 0);
+        qvirtqueue_kick(qts, v->vdev, v->eventq, i);
+    }
+}
+
+/* Post a command chain; returns its head. */
+static uint32_t drv_submit(QVirtioVideo *v, const void *req, size_t req_len,
+                           size_t split, size_t resp_size)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+    QVirtioVideoDriver *drv = v->drv;
+    size_t nreq, n, k;
+    uint32_t head, prev = 0, idx;
+    uint64_t req_addr, resp_addr = 0;
+
+    g_assert(drv && drv->cmdq == v->cmdq);
+    g_assert_cmpuint(req_len, >, 0);
+    if (!split) {
+        split = req_len;
+    }
+    nreq = (req_len + split - 1) / split;
+    n = nreq + (resp_size ? 1 : 0);
+    g_assert_cmpuint(n, <=, drv->num_free);
+
+    req_addr = guest_alloc(v->alloc, req_len);
+    if (req_len >= 64) {
+        qtest_bufwrite(qts, req_addr, req, req_len);
+    } else {
+        qtest_memwrite(qts, req_addr, req, req_len);
+    }
+    if (resp_size) {
+        resp_addr = guest_alloc(v->alloc, resp_size);
+        qtest_memset(qts, resp_addr, 0, resp_size);
+    }
+
+    head = drv->free_head;
+    for (k = 0; k < n; k++) {
+        bool is_resp = k == nreq;
+        uint64_t d;
+
+        idx = drv->free_head;
+        drv->free_head = drv->next[idx];
+        drv->num_free--;
+        if (k) {
+            drv->next[prev] = idx;
+            qtest_writew(qts, v->cmdq->desc + VRING_DESC_SIZE * prev + 14,
+                         idx);
+        }
+        d = v->cmdq->desc + VRING_DESC_SIZE * idx;
+        if (is_resp) {
+            qtest_writeq(qts, d, resp_addr);
+            qtest_writel(qts, d + 8, resp_size);
+        } else {
+            qtest_writeq(qts, d, req_addr + k * split);
+            qtest_writel(qts, d + 8, MIN(split, req_len - k * split));
+        }
+        qtest_writew(qts, d + 12, (k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                                  (is_resp ? VRING_DESC_F_WRITE : 0));
+        prev = idx;
+    }
+    drv->slot[head] = (QVVSlot) {
+        .req = req_addr,
+        .resp = resp_addr,
+        .resp_size = resp_size,
+        .ndesc = n,
+        .busy = true,
+    };
+    qvirtqueue_kick(qts, v->vdev, v->cmdq, head);
+    return head;
+}
+
+/* The next used element of @vq, if any. */
+static bool drv_used(QTestState *qts, QVirtQueue *vq, bool peek,
+                     uint32_t *id, uint32_t *len)
+{
+    uint16_t idx = qtest_readw(qts, vq->used + 2);
+    uint64_t elem;
+
+    if (idx == vq->last_used_idx) {
+        return false;
+    }
+    if (peek) {
+        return true;
+    }
+    elem = vq->used + 4 + (vq->last_used_idx % vq->size) * 8;
+    *id = qtest_readl(qts, elem);
+    *len = qtest_readl(qts, elem + 4);
+    vq->last_used_idx++;
+    return true;
+}
+
+/* A command chain was used: copy the response and free everything. */
+static void drv_complete(QVirtioVideo *v, uint32_t head, uint32_t used,
+                         void *buf, size_t buf_size)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+    QVirtioVideoDriver *drv = v->drv;
+    QVVSlot *s;
+    uint32_t i, k;
+
+    g_assert_cmpuint(head, <, v->cmdq->size);
+    s = &drv->slot[head];
+    g_assert(s->busy);
+    if (buf && s->resp_size) {
+        size_t n = MIN(MIN(used, s->resp_size), buf_size);
+
+        if (n >= 64) {
+            qtest_bufread(qts, s->resp, buf, n);
+        } else if (n) {
+            qtest_memread(qts, s->resp, buf, n);
+        }
+    }
+    guest_free(v->alloc, s->req);
+    if (s->resp) {
+        guest_free(v->alloc, s->resp);
+    }
+    for (i = head, k = 0; k < s->ndesc; k++) {
+        uint32_t nx = drv->next[i];
+
+        drv->next[i] = drv->free_head;
+        drv->free_head = i;
+        drv->num_free++;
+        i = nx;
+    }
+    s->busy = false;
+}
+
 uint32_t qvirtio_video_cmd_split(QVirtioVideo *v, const void *req,
                                  size_t req_len, size_t split,
                                  void *resp, size_t resp_size)
 {
     QTestState *qts = qvirtio_video_qts(v);
-    uint64_t req_addr, resp_addr = 0;
-    uint32_t head = 0, used_len = 0;
-    size_t off;
-    bool first = true;
+    gint64 deadline = g_get_monotonic_time() + QVIRTIO_VIDEO_TIMEOUT_US;
+    uint32_t head = drv_submit(v, req, req_len, split, resp_size);
+    uint32_t id, used_len;
 
-    g_assert_cmpuint(req_len, >, 0);
-    req_addr = guest_alloc(v->alloc, req_len);
-    qtest_memwrite(qts, req_addr, req, req_len);
-    if (!split) {
-        split = req_len;
+    while (!drv_used(qts, v->cmdq, false, &id, &used_len)) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(100);
     }
-    for (off = 0; off < req_len; off += split) {
-        size_t n = MIN(split, req_len - off);
-        bool more = off + n < req_len || resp_size;
-        uint32_t idx = qvirtqueue_add(qts, v->cmdq, req_addr + off, n,
-                                      false, more);
-
-        if (first) {
-            head = idx;
-            first = false;
-        }
-    }
-    if (resp_size) {
-        resp_addr = guest_alloc(v->alloc, resp_size);
-        qtest_memset(qts, resp_addr, 0, resp_size);
-        qvirtqueue_add(qts, v->cmdq, resp_addr, resp_size, true, false);
-    }
-    qvirtqueue_kick(qts, v->vdev, v->cmdq, head);
-    qvirtio_wait_used_elem(qts, v->vdev, v->cmdq, head, &used_len,
-                           QVIRTIO_VIDEO_TIMEOUT_US);
+    /* synchronous: nothing else is in flight */
+    g_assert_cmpuint(id, ==, head);
     if (resp_size) {
         g_assert_cmpuint(used_len, <=, resp_size);
-        qtest_memread(qts, resp_addr, resp, resp_size);
-        guest_free(v->alloc, resp_addr);
+        memset(resp, 0, resp_size);
     }
-    guest_free(v->alloc, req_addr);
-    /* synchronous: nothing else is in flight, every descriptor is free */
-    qvirtqueue_reset_pool(v->cmdq);
+    drv_complete(v, head, used_len, resp, resp_size);
     return used_len;
 }
 
@@ -83,21 +267,106 @@ bool qvirtio_video_cmd_completes(QVirtioVideo *v)
         .hdr.type = cpu_to_le32(VIRTIO_VIDEO_CMD_QUERY_CAPABILITY),
         .queue_type = cpu_to_le32(VIRTIO_VIDEO_QUEUE_TYPE_INPUT),
     };
-    uint32_t size = qvirtio_video_max_caps_length(v);
-    uint64_t req_addr = guest_alloc(v->alloc, sizeof(req));
-    uint64_t resp_addr = guest_alloc(v->alloc, size);
-    uint32_t head, desc, len;
-    bool done;
+    uint32_t id, len;
 
-    qtest_memwrite(qts, req_addr, &req, sizeof(req));
-    head = qvirtqueue_add(qts, v->cmdq, req_addr, sizeof(req), false, true);
-    qvirtqueue_add(qts, v->cmdq, resp_addr, size, true, false);
-    qvirtqueue_kick(qts, v->vdev, v->cmdq, head);
-    done = qvirtqueue_get_buf(qts, v->cmdq, &desc, &len);
-    guest_free(v->alloc, req_addr);
-    guest_free(v->alloc, resp_addr);
-    return done;
+    drv_submit(v, &req, sizeof(req), 0, qvirtio_video_max_caps_length(v));
+    /* the chain stays posted if it is not used: queues_init reclaims it */
+    return drv_used(qts, v->cmdq, false, &id, &len);
 }
+
+/* VvcOps: the client's view of this device */
+
+static uint64_t vvc_q_alloc(void *opaque, size_t size)
+{
+    QVirtioVideo *v = opaque;
+
+    return guest_alloc(v->alloc, size);
+}
+
+static void vvc_q_free(void *opaque, uint64_t addr)
+{
+    QVirtioVideo *v = opaque;
+
+    guest_free(v->alloc, addr);
+}
+
+static void vvc_q_memwrite(void *opaque, uint64_t addr, const void *buf,
+                           size_t len)
+{
+    QTestState *qts = qvirtio_video_qts(opaque);
+
+    if (len >= 64) {
+        qtest_bufwrite(qts, addr, buf, len);
+    } else if (len) {
+        qtest_memwrite(qts, addr, buf, len);
+    }
+}
+
+static void vvc_q_memread(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    QTestState *qts = qvirtio_video_qts(opaque);
+
+    if (len >= 64) {
+        qtest_bufread(qts, addr, buf, len);
+    } else if (len) {
+        qtest_memread(qts, addr, buf, len);
+    }
+}
+
+static uint32_t vvc_q_submit(void *opaque, const void *req, size_t req_len,
+                             size_t resp_size)
+{
+    return drv_submit(opaque, req, req_len, 0, resp_size);
+}
+
+static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
+                      size_t buf_size, uint32_t *used_len, int timeout_ms)
+{
+    QVirtioVideo *v = opaque;
+    QTestState *qts = qvirtio_video_qts(v);
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
+    uint32_t id, len;
+
+    for (;;) {
+        if (drv_used(qts, v->cmdq, false, &id, &len)) {
+            drv_complete(v, id, len, buf, buf_size);
+            *tag = id;
+            *used_len = len;
+            return VVC_WAIT_COMPLETION;
+        }
+        if (drv_used(qts, v->eventq, true, NULL, NULL)) {
+            /*
+             * The device may have completed a command just before it sent
+             * the event: deliver that first, keeping their order.
+             */
+            if (drv_used(qts, v->cmdq, true, NULL, NULL)) {
+                continue;
+            }
+            drv_used(qts, v->eventq, false, &id, &len);
+            g_assert_cmpuint(id, <, v->drv->n_ev);
+            memset(buf, 0, MIN(buf_size, 8));
+            qtest_memread(qts, v->drv->ev_buf + 8 * id, buf,
+                          MIN(buf_size, 8));
+            *used_len = len;
+            /* give the buffer back */
+            qvirtqueue_kick(qts, v->vdev, v->eventq, id);
+            return VVC_WAIT_EVENT;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            return VVC_WAIT_TIMEOUT;
+        }
+        g_usleep(200);
+    }
+}
+
+const VvcOps qvirtio_video_vvc_ops = {
+    .alloc = vvc_q_alloc,
+    .free = vvc_q_free,
+    .memwrite = vvc_q_memwrite,
+    .memread = vvc_q_memread,
+    .submit = vvc_q_submit,
+    .wait = vvc_q_wait,
+};
 
 uint32_t qvirtio_video_max_caps_length(QVirtioVideo *v)
 {
@@ -133,10 +402,12 @@ static void qvirtio_video_setup(QVirtioVideo *v)
     v->cmdq = qvirtqueue_setup(v->vdev, v->alloc, VIRTIO_VIDEO_QUEUE_COMMAND);
     v->eventq = qvirtqueue_setup(v->vdev, v->alloc, VIRTIO_VIDEO_QUEUE_EVENT);
     qvirtio_set_driver_ok(v->vdev);
+    qvirtio_video_queues_init(v);
 }
 
 static void qvirtio_video_cleanup(QVirtioVideo *v)
 {
+    drv_free(v);
     qvirtqueue_cleanup(v->vdev->bus, v->cmdq, v->alloc);
     qvirtqueue_cleanup(v->vdev->bus, v->eventq, v->alloc);
     v->cmdq = v->eventq = NULL;
@@ -146,7 +417,10 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
 {
     QVirtioVideoPCI *p = object;
 
-    if (!g_strcmp0(interface, "virtio-video")) {
+    if (!g_strcmp0(interface, "virtio-video") ||
+        !g_strcmp0(interface, "virtio-video-decoder") ||
+        !g_strcmp0(interface, "virtio-video-encoder") ||
+        !g_strcmp0(interface, "virtio-video-av1")) {
         return &p->video;
     }
     if (!g_strcmp0(interface, "pci-device")) {
@@ -207,33 +481,43 @@ static void *virtio_video_pci_encoder_create(void *pci_bus,
     return virtio_video_pci_create_common(pci_bus, alloc, addr, true);
 }
 
-static void virtio_video_register_nodes(void)
+/*
+ * One node per configuration.  Tests for every device take "virtio-video";
+ * decoder and encoder tests take "virtio-video-decoder"/"-encoder" (so
+ * they neither run nor skip on the other mode); AV1 clips take
+ * "virtio-video-av1", a decoder with av1=on.
+ */
+static void register_node(const char *name, const char *opts,
+                          QOSCreateDriverFunc create, const char *iface,
+                          bool generic)
 {
     QPCIAddress addr = {
         .devfn = QPCI_DEVFN(4, 0),
     };
-    QOSGraphEdgeOptions dec_opts = {
-        .extra_device_opts = "addr=04.0",
-    };
-    QOSGraphEdgeOptions enc_opts = {
-        .extra_device_opts = "addr=04.0,mode=encoder",
+    QOSGraphEdgeOptions edge = {
+        .extra_device_opts = opts,
     };
 
-    add_qpci_address(&dec_opts, &addr);
-    qos_node_create_driver("virtio-video-pci", virtio_video_pci_create);
-    qos_node_consumes("virtio-video-pci", "pci-bus", &dec_opts);
-    qos_node_produces("virtio-video-pci", "pci-device");
-    qos_node_produces("virtio-video-pci", "virtio");
-    qos_node_produces("virtio-video-pci", "virtio-video");
+    add_qpci_address(&edge, &addr);
+    qos_node_create_driver_named(name, "virtio-video-pci", create);
+    qos_node_consumes(name, "pci-bus", &edge);
+    qos_node_produces(name, iface);
+    if (generic) {
+        qos_node_produces(name, "pci-device");
+        qos_node_produces(name, "virtio");
+        qos_node_produces(name, "virtio-video");
+    }
+}
 
-    add_qpci_address(&enc_opts, &addr);
-    qos_node_create_driver_named("virtio-video-pci-encoder",
-                                 "virtio-video-pci",
-                                 virtio_video_pci_encoder_create);
-    qos_node_consumes("virtio-video-pci-encoder", "pci-bus", &enc_opts);
-    qos_node_produces("virtio-video-pci-encoder", "pci-device");
-    qos_node_produces("virtio-video-pci-encoder", "virtio");
-    qos_node_produces("virtio-video-pci-encoder", "virtio-video");
+static void virtio_video_register_nodes(void)
+{
+    register_node("virtio-video-pci", "addr=04.0", virtio_video_pci_create,
+                  "virtio-video-decoder", true);
+    register_node("virtio-video-pci-encoder", "addr=04.0,mode=encoder",
+                  virtio_video_pci_encoder_create, "virtio-video-encoder",
+                  true);
+    register_node("virtio-video-pci-av1", "addr=04.0,av1=on",
+                  virtio_video_pci_create, "virtio-video-av1", false);
 }
 
 libqos_init(virtio_video_register_nodes);

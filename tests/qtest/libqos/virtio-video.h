@@ -15,8 +15,10 @@
 #include "virtio-video-caps.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_video.h"
+#include "../virtio-video-client.h"
 
 typedef struct QVirtioVideo QVirtioVideo;
+typedef struct QVirtioVideoDriver QVirtioVideoDriver;
 typedef struct QVirtioVideoPCI QVirtioVideoPCI;
 
 struct QVirtioVideo {
@@ -26,6 +28,7 @@ struct QVirtioVideo {
     bool encoder;               /* the node started it with mode=encoder */
     QVirtQueue *cmdq;
     QVirtQueue *eventq;
+    QVirtioVideoDriver *drv;    /* split-ring driver over cmdq and eventq */
 };
 
 struct QVirtioVideoPCI {
@@ -40,6 +43,22 @@ struct QVirtioVideoPCI {
      (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG))
 
 QTestState *qvirtio_video_qts(QVirtioVideo *v);
+
+/*
+ * (Re)start the driver over v->cmdq and v->eventq after they were set up
+ * and DRIVER_OK was written: a descriptor free list for the command queue
+ * (libqos's qvirtqueue_add never frees descriptors) and event buffers
+ * posted on the event queue.  start_hw does it; call it again after
+ * setting the queues up by hand.
+ */
+void qvirtio_video_queues_init(QVirtioVideo *v);
+
+/*
+ * The transport of virtio-video-client.h over this device (opaque: the
+ * QVirtioVideo).  Any number of commands may be in flight; completions
+ * and events are polled from the used rings.
+ */
+extern const VvcOps qvirtio_video_vvc_ops;
 
 /*
  * Put one command on the command queue and wait for its completion.

@@ -1,0 +1,165 @@
+/*
+ * QTest testcases for virtio-video-pci in encoder mode, through the
+ * virtqueues: encode ffmpeg's testsrc2 and check the bitstream with
+ * libavcodec's own decoders (tests/qtest/virtio-video-encode.c).
+ *
+ * The same checks run faster, on more frames, through the engine alone in
+ * tests/unit/test-vv-encode.c; these prove the device path end to end.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qemu/module.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio-video.h"
+#include "virtio-video-client.h"
+#include "virtio-video-encode.h"
+
+static bool skip_decoder(QVirtioVideo *v)
+{
+    if (!v->encoder) {
+        g_test_skip("encoder test");
+        return true;
+    }
+    return false;
+}
+
+static bool run(QVirtioVideo *v, const VvcEncodeCase *t, VvcEncodeResult *r)
+{
+    g_autofree char *err = NULL;
+    VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
+    bool ok;
+
+    vvc_set_timeout(c, 120000);
+    ok = vvc_encode_run(c, 1, t, r, &err);
+    vvc_free(c);
+    if (!ok) {
+        g_test_message("%s", err);
+        g_test_fail();
+        g_array_free(r->keyframes, true);
+        return false;
+    }
+    g_test_message("%u packets, %" PRIu64 " bytes, PSNR min %.2f avg %.2f",
+                   r->packets, r->bytes, r->psnr_min, r->psnr_avg);
+    return true;
+}
+
+static VvcEncodeCase base(uint32_t format)
+{
+    return (VvcEncodeCase) {
+        .format = format,
+        .raw_format = VIRTIO_VIDEO_FORMAT_NV12,
+        .width = 320, .height = 240, .fps = 30, .frames = 30,
+        .bitrate = 1000000,
+        .force_keyframe_at = -1,
+        .bitrate_change_at = -1,
+    };
+}
+
+/*
+ * Each coded format: PSNR >= 35 dB, one packet per frame, keyframe 17
+ * exactly where it was forced, timestamps and flags per packet.
+ */
+static void test_encode(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VvcEncodeCase t = base(GPOINTER_TO_UINT(data));
+    VvcEncodeResult r;
+
+    if (skip_decoder(obj)) {
+        return;
+    }
+    t.force_keyframe_at = 17;
+    if (!run(obj, &t, &r)) {
+        return;
+    }
+    g_assert_cmpuint(r.packets, ==, t.frames);
+    g_assert_cmpfloat(r.psnr_min, >=, 35.0);
+    g_assert_cmpuint(r.keyframes->len, ==, 2);
+    g_assert_cmpuint(g_array_index(r.keyframes, unsigned, 0), ==, 0);
+    g_assert_cmpuint(g_array_index(r.keyframes, unsigned, 1), ==, 17);
+    g_array_free(r.keyframes, true);
+}
+
+/* 1280x720 H.264 from scattered I420 buffers. */
+static void test_encode_720p(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VvcEncodeCase t = base(VIRTIO_VIDEO_FORMAT_H264);
+    VvcEncodeResult r;
+
+    if (skip_decoder(obj)) {
+        return;
+    }
+    t.width = 1280;
+    t.height = 720;
+    t.frames = 8;
+    t.bitrate = 4000000;
+    t.raw_format = VIRTIO_VIDEO_FORMAT_YUV420;
+    t.sg = true;
+    if (!run(obj, &t, &r)) {
+        return;
+    }
+    g_assert_cmpuint(r.packets, ==, t.frames);
+    g_assert_cmpfloat(r.psnr_min, >=, 35.0);
+    g_array_free(r.keyframes, true);
+}
+
+/* CBR within 15% of the target; profile and level in the SPS. */
+static void test_encode_cbr_profile(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    VvcEncodeCase t = base(VIRTIO_VIDEO_FORMAT_H264);
+    VvcEncodeResult r;
+    double rate;
+
+    if (skip_decoder(obj)) {
+        return;
+    }
+    t.frames = 90;
+    t.bitrate = 500000;
+    t.bitrate_mode = VIRTIO_VIDEO_BITRATE_MODE_CBR;
+    t.profile = VIRTIO_VIDEO_PROFILE_H264_HIGH;
+    t.level = VIRTIO_VIDEO_LEVEL_H264_3_1;
+    if (!run(obj, &t, &r)) {
+        return;
+    }
+    rate = r.bytes * 8.0 * t.fps / t.frames;
+    g_test_message("CBR target %u, got %.0f bit/s", t.bitrate, rate);
+    g_assert_cmpfloat(rate, >=, t.bitrate * 0.85);
+    g_assert_cmpfloat(rate, <=, t.bitrate * 1.15);
+    g_assert_cmpint(r.h264_profile_idc, ==, 100);
+    g_assert_cmpint(r.h264_level_idc, ==, 31);
+    g_array_free(r.keyframes, true);
+}
+
+static void register_virtio_video_enc_test(void)
+{
+    static const struct {
+        const char *name;
+        uint32_t format;
+    } formats[] = {
+        { "encode-h264", VIRTIO_VIDEO_FORMAT_H264 },
+        { "encode-hevc", VIRTIO_VIDEO_FORMAT_HEVC },
+        { "encode-vp8", VIRTIO_VIDEO_FORMAT_VP8 },
+        { "encode-vp9", VIRTIO_VIDEO_FORMAT_VP9 },
+    };
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(formats); i++) {
+        QOSGraphTestOptions opts = {
+            .arg = GUINT_TO_POINTER(formats[i].format),
+        };
+
+        qos_add_test(formats[i].name, "virtio-video-encoder", test_encode,
+                     &opts);
+    }
+    qos_add_test("encode-720p", "virtio-video-encoder", test_encode_720p,
+                 NULL);
+    qos_add_test("encode-cbr-profile", "virtio-video-encoder",
+                 test_encode_cbr_profile, NULL);
+}
+
+libqos_init(register_virtio_video_enc_test);

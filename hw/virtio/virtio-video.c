@@ -394,6 +394,34 @@ static const Property virtio_video_properties[] = {
     DEFINE_PROP_BOOL("av1", VirtIOVideo, av1, false),
 };
 
+/*
+ * x-stats: what the engine did, for benchmarks ("buffers=N copies=N
+ * bytes=N latency_p50_us=N latency_p99_us=N").  Writing it resets it.
+ */
+static char *virtio_video_get_stats(Object *obj, Error **errp)
+{
+    VirtIOVideo *v = VIRTIO_VIDEO(obj);
+    VvEngineStats st = { 0 };
+
+    if (v->engine) {
+        vv_engine_get_stats(v->engine, &st);
+    }
+    return g_strdup_printf("buffers=%" PRIu64 " copies=%" PRIu64
+                           " bytes=%" PRIu64 " latency_p50_us=%.0f"
+                           " latency_p99_us=%.0f", st.buffers, st.copies,
+                           st.bytes, st.latency_p50_us, st.latency_p99_us);
+}
+
+static void virtio_video_set_stats(Object *obj, const char *value,
+                                   Error **errp)
+{
+    VirtIOVideo *v = VIRTIO_VIDEO(obj);
+
+    if (v->engine) {
+        vv_engine_reset_stats(v->engine);
+    }
+}
+
 static void virtio_video_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -418,6 +446,10 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
         "decoder: also offer AV1 as format 0x1007, a project extension "
         "that existing guest drivers do not know (default off)");
 
+    object_class_property_add_str(klass, "x-stats", virtio_video_get_stats,
+                                  virtio_video_set_stats);
+    object_class_property_set_description(klass, "x-stats",
+        "engine statistics for benchmarks (read); any write resets them");
     dc->vmsd = &vmstate_virtio_video;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
     vdc->realize = virtio_video_realize;

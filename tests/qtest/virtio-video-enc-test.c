@@ -135,6 +135,21 @@ static void test_encode_cbr_profile(void *obj, void *data,
     g_array_free(r.keyframes, true);
 }
 
+/* Bad control values and params get their errors and change nothing. */
+static void test_encode_bad_input(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    g_autofree char *err = NULL;
+    VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, obj);
+    bool ok = vvc_encode_bad_input(c, 3, &err);
+
+    vvc_free(c);
+    if (!ok) {
+        g_test_message("%s", err);
+        g_test_fail();
+    }
+}
+
 static void register_virtio_video_enc_test(void)
 {
     static const struct {
@@ -158,6 +173,8 @@ static void register_virtio_video_enc_test(void)
     }
     qos_add_test("encode-720p", "virtio-video-encoder", test_encode_720p,
                  NULL);
+    qos_add_test("encode-bad-input", "virtio-video-encoder",
+                 test_encode_bad_input, NULL);
     qos_add_test("encode-cbr-profile", "virtio-video-encoder",
                  test_encode_cbr_profile, NULL);
 }

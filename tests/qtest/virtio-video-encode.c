@@ -13,6 +13,7 @@
 #include <string.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
@@ -20,7 +21,10 @@
 #include "standard-headers/linux/virtio_video.h"
 #include "virtio-video-encode.h"
 
-#define ENC_IN_BUFS     4
+#define FAIL(...) \
+    do { *err = g_strdup_printf(__VA_ARGS__); goto out; } while (0)
+
+#define ENC_IN_BUFS     8
 #define ENC_OUT_BUFS    4
 
 uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
@@ -49,7 +53,7 @@ uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
                           "-frames:v %u -pix_fmt yuv420p -f rawvideo %s",
                           width, height, fps, frames, tmp);
     if (!g_spawn_command_line_sync(cmd, NULL, &out, &status, NULL) ||
-        !g_spawn_check_wait_status(status, NULL) ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
         g_rename(tmp, path) != 0 ||
         !g_file_get_contents(path, (char **)&data, &len, NULL) ||
         len != frame_size * frames) {
@@ -209,12 +213,12 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     r->keyframes = g_array_new(false, false, sizeof(unsigned));
     r->h264_profile_idc = r->h264_level_idc = -1;
 
-    src = vvc_test_frames(t->width, t->height, t->fps, t->frames, err);
+    src = vvc_test_frames(t->width, t->height, t->fps,
+                          t->bench_distinct ? t->bench_distinct : t->frames,
+                          err);
     if (!src) {
         return false;
     }
-#define FAIL(...) \
-    do { *err = g_strdup_printf(__VA_ARGS__); goto out; } while (0)
     if (!codec) {
         FAIL("no host decoder for format 0x%x", t->format);
     }
@@ -289,11 +293,19 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
 
     packed = g_malloc0(in_size);
     pkt_buf = g_malloc(out_size);
+    if (t->bench_distinct > ENC_IN_BUFS) {
+        FAIL("at most %u distinct benchmark frames", ENC_IN_BUFS);
+    }
     for (i = 0; i < ENC_IN_BUFS; i++) {
         in[i] = vvc_resource_alloc(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
                                    in_size, t->sg, false);
         if (vvc_resource_create(c, in[i]) != VIRTIO_VIDEO_RESP_OK_NODATA) {
             FAIL("RESOURCE_CREATE(INPUT) refused");
+        }
+        if (i < t->bench_distinct) {
+            pack_frame(&inp, t->raw_format, src + i * frame_size, t->width,
+                       t->height, packed);
+            vvc_resource_write(c, in[i], packed, in_size);
         }
     }
     for (i = 0; i < ENC_OUT_BUFS; i++) {
@@ -314,7 +326,8 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
         for (i = 0; i < ENC_IN_BUFS && next < t->frames && !drain_tag; i++) {
             uint32_t size = in_size;
 
-            if (in_tag[i]) {
+            if (in_tag[i] ||
+                (t->bench_distinct && next % t->bench_distinct != i)) {
                 continue;
             }
             if ((int)next == t->force_keyframe_at) {
@@ -334,9 +347,11 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                                 t->bitrate2) != VIRTIO_VIDEO_RESP_OK_NODATA) {
                 FAIL("SET_CONTROL(BITRATE) while streaming refused");
             }
-            pack_frame(&inp, t->raw_format, src + next * frame_size,
-                       t->width, t->height, packed);
-            vvc_resource_write(c, in[i], packed, in_size);
+            if (!t->bench_distinct) {
+                pack_frame(&inp, t->raw_format, src + next * frame_size,
+                           t->width, t->height, packed);
+                vvc_resource_write(c, in[i], packed, in_size);
+            }
             in_tag[i] = vvc_resource_queue_async(
                 c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, in[i]->id,
                 0xabc0000000000000ull | next, 1, &size);
@@ -402,11 +417,14 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                 if (!m->size || m->size > out_size) {
                     FAIL("packet %u has size %u", r->packets, m->size);
                 }
-                vvc_resource_read(c, out[i], pkt_buf, m->size);
+                if (!t->bench_distinct) {
+                    vvc_resource_read(c, out[i], pkt_buf, m->size);
+                }
                 if (key) {
                     g_array_append_val(r->keyframes, r->packets);
                 }
-                if (r->packets == 0 && t->format == VIRTIO_VIDEO_FORMAT_H264) {
+                if (r->packets == 0 && !t->bench_distinct &&
+                    t->format == VIRTIO_VIDEO_FORMAT_H264) {
                     h264_sps(pkt_buf, m->size, &r->h264_profile_idc,
                              &r->h264_level_idc);
                 }
@@ -416,7 +434,9 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                 }
                 r->bytes += m->size;
                 r->packets++;
-                checker_feed(&k, pkt_buf, m->size);
+                if (!t->bench_distinct) {
+                    checker_feed(&k, pkt_buf, m->size);
+                }
             }
             out_tag[i] = vvc_resource_queue_async(
                 c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, out[i]->id, 0, 1,
@@ -429,6 +449,10 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
         if (!m || m->type != VIRTIO_VIDEO_RESP_OK_NODATA) {
             FAIL("drain response 0x%x", m ? m->type : 0);
         }
+    }
+    if (t->bench_distinct) {
+        ok = true;
+        goto out;
     }
     /* flush the host decoder */
     avcodec_send_packet(k.dec, NULL);
@@ -461,5 +485,90 @@ out:
     av_frame_free(&k.frame);
     av_packet_free(&k.pkt);
     return ok;
-#undef FAIL
+}
+
+bool vvc_encode_bad_input(VvcClient *c, uint32_t sid, char **err)
+{
+    static const struct {
+        uint32_t control, value, want;
+    } bad_controls[] = {
+        { VIRTIO_VIDEO_CONTROL_BITRATE, 0,
+          VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER },
+        { VIRTIO_VIDEO_CONTROL_PROFILE, VIRTIO_VIDEO_PROFILE_HEVC_MAIN,
+          VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER },
+        { VIRTIO_VIDEO_CONTROL_LEVEL, 0x1234,
+          VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER },
+        { VIRTIO_VIDEO_CONTROL_BITRATE_MODE, 2,
+          VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER },
+        { VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR, 0,
+          VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION },
+        { 99, 1, VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL },
+    };
+    static const struct {
+        uint32_t format, width, height, rate;
+    } bad_params[] = {
+        { VIRTIO_VIDEO_FORMAT_BGRA8888, 320, 240, 30 },     /* no RGB in */
+        { VIRTIO_VIDEO_FORMAT_NV12, 8, 240, 30 },           /* too small */
+        { VIRTIO_VIDEO_FORMAT_NV12, 320, 240, 1000 },       /* rate */
+        { VIRTIO_VIDEO_FORMAT_NV12, 320, 100000, 30 },      /* too large */
+    };
+    VvcParams p = { 0 };
+    uint32_t type, value;
+    bool ok = false;
+    size_t i;
+
+    type = vvc_stream_create(c, sid, 0, 0, VIRTIO_VIDEO_FORMAT_H264, "bad");
+    if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+        FAIL("STREAM_CREATE: 0x%x", type);
+    }
+    /* what the driver reads at open() */
+    if (vvc_get_control(c, sid, VIRTIO_VIDEO_CONTROL_BITRATE, &value) !=
+        VIRTIO_VIDEO_RESP_OK_GET_CONTROL || !value) {
+        FAIL("GET_CONTROL(BITRATE) failed");
+    }
+    if (vvc_get_control(c, sid, VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR,
+                        &value) != VIRTIO_VIDEO_RESP_OK_GET_CONTROL ||
+        value != 1) {
+        FAIL("GET_CONTROL(PREPEND_SPSPPS_TO_IDR) is not 1");
+    }
+    type = vvc_get_control(c, sid, VIRTIO_VIDEO_CONTROL_FORCE_KEYFRAME,
+                           &value);
+    if (type != VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL) {
+        FAIL("GET_CONTROL(FORCE_KEYFRAME): 0x%x", type);
+    }
+    for (i = 0; i < G_N_ELEMENTS(bad_controls); i++) {
+        type = vvc_set_control(c, sid, bad_controls[i].control,
+                               bad_controls[i].value);
+        if (type != bad_controls[i].want) {
+            FAIL("SET_CONTROL(%u, 0x%x): 0x%x, expected 0x%x",
+                 bad_controls[i].control, bad_controls[i].value, type,
+                 bad_controls[i].want);
+        }
+    }
+    type = vvc_set_control(c, sid + 1, VIRTIO_VIDEO_CONTROL_BITRATE, 1);
+    if (type != VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID) {
+        FAIL("SET_CONTROL on an unknown stream: 0x%x", type);
+    }
+    /* refused values changed nothing */
+    if (vvc_get_control(c, sid, VIRTIO_VIDEO_CONTROL_PROFILE, &value) !=
+        VIRTIO_VIDEO_RESP_OK_GET_CONTROL ||
+        value != VIRTIO_VIDEO_PROFILE_H264_BASELINE) {
+        FAIL("PROFILE changed by a refused SET_CONTROL: 0x%x", value);
+    }
+    p.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+    for (i = 0; i < G_N_ELEMENTS(bad_params); i++) {
+        p.format = bad_params[i].format;
+        p.frame_width = bad_params[i].width;
+        p.frame_height = bad_params[i].height;
+        p.frame_rate = bad_params[i].rate;
+        type = vvc_set_params(c, sid, &p, true);
+        if (type != VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER) {
+            FAIL("SET_PARAMS_EXT(INPUT, 0x%x %ux%u @%u): 0x%x", p.format,
+                 p.frame_width, p.frame_height, p.frame_rate, type);
+        }
+    }
+    ok = true;
+out:
+    vvc_stream_destroy(c, sid);
+    return ok;
 }

@@ -29,6 +29,12 @@ typedef struct VvcEncodeCase {
     uint32_t bitrate2;
     size_t out_size;            /* bitstream buffer size, 0: 1 MiB */
     bool sg;                    /* buffers as many small entries */
+    /*
+     * Benchmark mode: write this many distinct frames into as many input
+     * buffers once and queue them round and round; no packet is read back
+     * or checked (the harness must not be the bottleneck).  0: off.
+     */
+    unsigned bench_distinct;
 } VvcEncodeCase;
 
 typedef struct VvcEncodeResult {
@@ -52,5 +58,11 @@ uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
  */
 bool vvc_encode_run(VvcClient *c, uint32_t stream_id, const VvcEncodeCase *t,
                     VvcEncodeResult *r, char **err);
+
+/*
+ * Bad control values and params on a fresh encoder stream @stream_id: each
+ * gets its error and changes nothing.  Destroys the stream.
+ */
+bool vvc_encode_bad_input(VvcClient *c, uint32_t stream_id, char **err);
 
 #endif

@@ -335,6 +335,8 @@ static bool write_packet(VvStream *s)
         av_packet_unref(pkt);
         return true;
     }
+    job->t_ready = s->t_ready;
+    job->copies = 1;
     g_mutex_unlock(&s->lock);
     vv_backing_write(job->backing, 0, 0, pkt->data, pkt->size);
     g_mutex_lock(&s->lock);
@@ -385,7 +387,9 @@ bool vv_enc_step(VvStream *s)
         g_mutex_unlock(&s->lock);
         ret = avcodec_receive_packet(s->enc->ctx, s->pkt);
         g_mutex_lock(&s->lock);
-        if (ret < 0) {
+        if (ret == 0) {
+            s->t_ready = g_get_monotonic_time();
+        } else {
             s->enc_active = false;
             if (ret == AVERROR_EOF && s->drain) {
                 s->eos_pending = true;

@@ -40,6 +40,7 @@ const VvBackend *const vv_backends[] = {
 
 typedef struct VvCompletion {
     uint64_t seq;               /* order among completions and events */
+    gint64 t_ready;             /* picture/packet: when the codec gave it */
     void *token;
     VvStream *gone;             /* a destroyed stream to free */
     size_t len;
@@ -102,15 +103,58 @@ void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
 }
 
 void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
-                        uint64_t timestamp, uint32_t flags, uint32_t size)
+                        uint64_t timestamp, uint32_t flags, uint32_t size,
+                        const VvJob *stats)
 {
-    uint8_t resp[sizeof(struct virtio_video_resource_queue_resp)];
+    VvCompletion *c = g_new0(VvCompletion, 1);
 
-    vv_write_hdr(resp, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, stream_id);
-    vv_st64(resp + 8, timestamp);
-    vv_st32(resp + 16, flags);
-    vv_st32(resp + 20, size);
-    vv_complete(e, token, resp, sizeof(resp));
+    c->token = token;
+    c->len = sizeof(struct virtio_video_resource_queue_resp);
+    vv_write_hdr(c->resp, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, stream_id);
+    vv_st64(c->resp + 8, timestamp);
+    vv_st32(c->resp + 16, flags);
+    vv_st32(c->resp + 20, size);
+    if (stats && stats->t_ready) {
+        c->t_ready = stats->t_ready;
+        g_mutex_lock(&e->lock);
+        e->stats.buffers++;
+        e->stats.copies += stats->copies;
+        e->stats.bytes += size;
+        g_mutex_unlock(&e->lock);
+    }
+    push_completion(e, c);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void vv_engine_get_stats(VvEngine *e, VvEngineStats *st)
+{
+    g_autofree uint32_t *lat = NULL;
+    size_t n;
+
+    g_mutex_lock(&e->lock);
+    *st = e->stats;
+    n = MIN(e->latency_n, VV_STATS_LATENCY_SAMPLES);
+    lat = g_memdup2(e->latency, n * sizeof(*lat));
+    g_mutex_unlock(&e->lock);
+    if (n) {
+        qsort(lat, n, sizeof(*lat), cmp_u32);
+        st->latency_p50_us = lat[n / 2];
+        st->latency_p99_us = lat[MIN(n - 1, n * 99 / 100)];
+    }
+}
+
+void vv_engine_reset_stats(VvEngine *e)
+{
+    g_mutex_lock(&e->lock);
+    memset(&e->stats, 0, sizeof(e->stats));
+    e->latency_n = 0;
+    g_mutex_unlock(&e->lock);
 }
 
 void vv_complete_stream_gone(VvEngine *e, VvStream *s)
@@ -168,6 +212,7 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
                vv_caps_encoded_size(&e->caps.queue[VV_QUEUE_OUTPUT]));
     e->max_caps_length = MAX(VV_MIN_CAPS_LENGTH, (need + 255) & ~(size_t)255);
     e->streams = g_hash_table_new(NULL, NULL);
+    e->latency = g_new0(uint32_t, VV_STATS_LATENCY_SAMPLES);
     g_mutex_init(&e->lock);
     g_queue_init(&e->completions);
     g_queue_init(&e->events);
@@ -179,6 +224,7 @@ void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
 {
     vv_engine_reset(e, drop, opaque);
     g_hash_table_destroy(e->streams);
+    g_free(e->latency);
     g_mutex_clear(&e->lock);
     g_free(e);
 }
@@ -784,6 +830,14 @@ void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
         g_mutex_unlock(&e->lock);
 
         if (c) {
+            if (c->t_ready) {
+                gint64 us = g_get_monotonic_time() - c->t_ready;
+
+                g_mutex_lock(&e->lock);
+                e->latency[e->latency_n++ % VV_STATS_LATENCY_SAMPLES] =
+                    MIN(us, UINT32_MAX);
+                g_mutex_unlock(&e->lock);
+            }
             if (c->gone) {
                 free_gone_stream(e, c->gone);
             } else {

@@ -218,7 +218,7 @@ static void put_nv12_chroma(VvFrameWriter *w, const VvParams *p,
 }
 
 /* Anything else: convert the whole picture with libswscale first. */
-static bool write_converted(VvFrameWriter *w, const AVFrame *f,
+static unsigned write_converted(VvFrameWriter *w, const AVFrame *f,
                             const VvParams *p, const VvBacking *b)
 {
     enum AVPixelFormat dst_fmt = vv_lavc_pix_fmt(p->format);
@@ -227,14 +227,14 @@ static bool write_converted(VvFrameWriter *w, const AVFrame *f,
     int k, nplanes;
 
     if (!desc) {
-        return false;
+        return 0;
     }
     if (w->tmp_w != (int)vw || w->tmp_h != (int)vh ||
         w->tmp_fmt != dst_fmt) {
         av_freep(&w->tmp[0]);
         if (av_image_alloc(w->tmp, w->tmp_linesize, vw, vh, dst_fmt, 32) < 0) {
             w->tmp_w = 0;
-            return false;
+            return 0;
         }
         w->tmp_w = vw;
         w->tmp_h = vh;
@@ -244,7 +244,7 @@ static bool write_converted(VvFrameWriter *w, const AVFrame *f,
                                   vw, vh, dst_fmt, SWS_BICUBIC,
                                   NULL, NULL, NULL);
     if (!w->sws) {
-        return false;
+        return 0;
     }
     sws_scale(w->sws, (const uint8_t *const *)f->data, f->linesize, 0,
               f->height, w->tmp, w->tmp_linesize);
@@ -262,11 +262,11 @@ static bool write_converted(VvFrameWriter *w, const AVFrame *f,
         put_plane(p, b, k, w->tmp[src_k], w->tmp_linesize[src_k],
                   av_image_get_linesize(dst_fmt, vw, src_k), rows);
     }
-    return true;
+    return 2;       /* converted, then copied */
 }
 
-bool vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
-                    VvBacking *b)
+unsigned vv_frame_write(VvFrameWriter *w, const AVFrame *f,
+                        const VvParams *p, VvBacking *b)
 {
     unsigned vw = p->crop.width, vh = p->crop.height;
     unsigned cw = (vw + 1) / 2, ch = (vh + 1) / 2;
@@ -274,7 +274,7 @@ bool vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
                   f->format == AV_PIX_FMT_YUVJ420P;
 
     if ((unsigned)f->width != vw || (unsigned)f->height != vh) {
-        return false;
+        return 0;
     }
     if (!yuv420 || (p->format != VIRTIO_VIDEO_FORMAT_NV12 &&
                     p->format != VIRTIO_VIDEO_FORMAT_YUV420 &&
@@ -296,7 +296,7 @@ bool vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
         put_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
         break;
     }
-    return true;
+    return 1;
 }
 
 /* Copy @rows rows of @width bytes out of component plane @k. */

@@ -46,7 +46,8 @@ void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
 {
     g_hash_table_remove(s->queued[job->queue],
                         GUINT_TO_POINTER(job->resource_id));
-    vv_complete_buffer(s->e, job->token, s->id, timestamp, flags, size);
+    vv_complete_buffer(s->e, job->token, s->id, timestamp, flags, size,
+                       flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR ? NULL : job);
     vv_job_free(job);
 }
 
@@ -290,8 +291,10 @@ static bool worker_step(VvStream *s, AVFrame *frame)
             return false;
         }
         p = s->params[VV_QUEUE_OUTPUT];
+        job->t_ready = s->t_ready;
         g_mutex_unlock(&s->lock);
-        ok = vv_frame_write(s->writer, s->pending, &p, job->backing);
+        job->copies = vv_frame_write(s->writer, s->pending, &p, job->backing);
+        ok = job->copies > 0;
         g_mutex_lock(&s->lock);
         ts = vv_cookie(s, s->pending->pts != AV_NOPTS_VALUE ?
                            s->pending->pts :
@@ -328,6 +331,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         ret = vv_dec_receive(s->dec, frame);
         g_mutex_lock(&s->lock);
         if (ret == 0) {
+            s->t_ready = g_get_monotonic_time();
             on_picture(s, frame);
         } else {
             s->dec_active = false;

@@ -82,6 +82,24 @@ size_t vv_engine_max_response_size(const VvEngine *e);
 /* Longest request the engine reads; bytes beyond it are never looked at. */
 size_t vv_engine_max_request_size(const VvEngine *e);
 
+/* What the device did, for benchmarks and debugging. */
+typedef struct VvEngineStats {
+    uint64_t buffers;           /* output buffers returned with data */
+    uint64_t copies;            /* full-frame copies made for them */
+    uint64_t bytes;             /* bytes written into guest buffers */
+    /*
+     * Latency the device adds to a picture or packet: from the codec
+     * handing it over to its completion reaching the transport, over the
+     * last VV_STATS_LATENCY_SAMPLES buffers.
+     */
+    double latency_p50_us, latency_p99_us;
+} VvEngineStats;
+
+#define VV_STATS_LATENCY_SAMPLES 4096
+
+void vv_engine_get_stats(VvEngine *e, VvEngineStats *st);
+void vv_engine_reset_stats(VvEngine *e);
+
 /* Streams the guest has open (not yet destroyed). */
 unsigned vv_engine_num_streams(const VvEngine *e);
 

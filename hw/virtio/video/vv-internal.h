@@ -77,6 +77,9 @@ typedef struct VvJob {
     uint64_t epoch;             /* OUTPUT: seen_epoch when queued */
     uint8_t *data;              /* INPUT: the bitstream, copied out */
     size_t size;
+    /* statistics of an OUTPUT buffer that carries a picture or packet */
+    gint64 t_ready;             /* when the codec gave it (monotonic us) */
+    unsigned copies;            /* full-frame copies made for it */
 } VvJob;
 
 struct VvStream {
@@ -122,6 +125,7 @@ struct VvStream {
     bool eos_pending;           /* drained: an EOS buffer is owed */
     VvJob *drain;               /* the DRAIN being carried out */
     struct AVFrame *pending;    /* decoded, waiting for an output buffer */
+    gint64 t_ready;             /* when the codec gave pending (or pkt) */
     uint32_t cur_w, cur_h;      /* visible size of the current format */
     int cur_pix_fmt;
     bool have_format;
@@ -143,6 +147,9 @@ struct VvEngine {
 
     GMutex lock;
     uint64_t seq;               /* completions and events posted */
+    VvEngineStats stats;
+    uint32_t *latency;          /* ring of added latencies (us) */
+    uint64_t latency_n;
     GQueue completions;         /* VvCompletion */
     GQueue events;              /* VvEventMsg */
 };
@@ -152,7 +159,8 @@ void vv_complete(VvEngine *e, void *token, const void *resp, size_t len);
 void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
                      uint32_t stream_id);
 void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
-                        uint64_t timestamp, uint32_t flags, uint32_t size);
+                        uint64_t timestamp, uint32_t flags, uint32_t size,
+                        const VvJob *stats);
 /* From the worker: the stream is finished, free it on the main thread. */
 void vv_complete_stream_gone(VvEngine *e, VvStream *s);
 void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id);
@@ -223,8 +231,9 @@ VvFrameWriter *vv_frame_writer_new(void);
 void vv_frame_writer_free(VvFrameWriter *w);
 /* Can frames of this libav* pixel format be written as raw @format? */
 bool vv_frame_format_supported(int pix_fmt);
-bool vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
-                    const VvParams *p, VvBacking *b);
+/* Returns how many full-frame copies it took (0: failed). */
+unsigned vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
+                        const VvParams *p, VvBacking *b);
 /* Read a raw frame laid out as @p from @b into @f (YUV420P, allocated). */
 bool vv_frame_read(const VvParams *p, const VvBacking *b, struct AVFrame *f);
 

@@ -420,7 +420,8 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
     if (!g_strcmp0(interface, "virtio-video") ||
         !g_strcmp0(interface, "virtio-video-decoder") ||
         !g_strcmp0(interface, "virtio-video-encoder") ||
-        !g_strcmp0(interface, "virtio-video-av1")) {
+        !g_strcmp0(interface, "virtio-video-av1") ||
+        g_str_has_prefix(interface, "virtio-video-bench")) {
         return &p->video;
     }
     if (!g_strcmp0(interface, "pci-device")) {
@@ -518,6 +519,17 @@ static void virtio_video_register_nodes(void)
                   true);
     register_node("virtio-video-pci-av1", "addr=04.0,av1=on",
                   virtio_video_pci_create, "virtio-video-av1", false);
+    /* make bench: fixed codec thread counts, an id for x-stats */
+    register_node("virtio-video-pci-bench1",
+                  "addr=04.0,id=vvbench,codec-threads=1",
+                  virtio_video_pci_create, "virtio-video-bench1", false);
+    register_node("virtio-video-pci-bench2",
+                  "addr=04.0,id=vvbench,codec-threads=2",
+                  virtio_video_pci_create, "virtio-video-bench2", false);
+    register_node("virtio-video-pci-bench-enc",
+                  "addr=04.0,id=vvbench,mode=encoder,codec-threads=1",
+                  virtio_video_pci_encoder_create, "virtio-video-bench-enc",
+                  false);
 }
 
 libqos_init(virtio_video_register_nodes);

@@ -1,0 +1,549 @@
+/*
+ * virtio-video benchmark: the device against native libavcodec.
+ *
+ * Registered only when VIRTIO_VIDEO_BENCH is set (make bench).  Each case
+ * generates its stream with the ffmpeg command-line tool, then alternates
+ * runs through the device (driven through the virtqueues; pictures are
+ * never read back over the qtest socket) and natively in this process with
+ * the same libavcodec and thread count, and prints one line:
+ *
+ *   BENCH <decode|encode> <codec> <WxH> <format> threads=<n>: device <fps>
+ *   fps, native <fps> fps, ratio <r>, copies/frame <n>, latency p50 <ms>
+ *   p99 <ms>
+ *
+ * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 3).  Copies
+ * and latency come from the device's x-stats property: full-frame copies
+ * into guest memory per buffer, and the time from the codec handing a
+ * picture or packet over to its completion reaching the virtqueue.
+ *
+ * Copyright (c) 2026 The virtio-video for QEMU authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <libavcodec/avcodec.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include "libqtest.h"
+#include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio-video.h"
+#include "virtio-video-client.h"
+#include "virtio-video-encode.h"
+
+#define BENCH_IN    16
+#define BENCH_OUT   8
+
+typedef struct BenchCase {
+    bool encode;
+    uint32_t format;
+    const char *name;           /* codec name in the output */
+    const char *ffmpeg_codec;   /* decode: how the stream is made */
+    uint32_t width, height, frames;
+    unsigned threads, streams;
+} BenchCase;
+
+static unsigned bench_runs(void)
+{
+    const char *r = g_getenv("VIRTIO_VIDEO_BENCH_RUNS");
+
+    return r && atoi(r) > 0 ? atoi(r) : 3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+/* The stream for a decode case, made once. */
+static char *bench_stream(const BenchCase *t)
+{
+    g_autofree char *dir = g_build_filename(g_get_tmp_dir(),
+                                            "virtio-video-bench", NULL);
+    char *path = g_strdup_printf("%s/%s-%ux%u-%u.%s", dir, t->name,
+                                 t->width, t->height, t->frames,
+                                 t->format == VIRTIO_VIDEO_FORMAT_VP9 ? "ivf"
+                                                                     : "es");
+    g_autofree char *cmd = NULL;
+    int status;
+
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        return path;
+    }
+    g_mkdir_with_parents(dir, 0700);
+    cmd = g_strdup_printf("ffmpeg -nostdin -hide_banner -loglevel error -y "
+                          "-f lavfi -i testsrc2=size=%ux%u:rate=30 "
+                          "-frames:v %u %s -f %s %s", t->width, t->height,
+                          t->frames, t->ffmpeg_codec,
+                          t->format == VIRTIO_VIDEO_FORMAT_VP9 ? "ivf" :
+                          t->format == VIRTIO_VIDEO_FORMAT_HEVC ? "hevc" :
+                          "h264", path);
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return path;
+}
+
+/* ---- native ---- */
+
+static enum AVCodecID codec_id(uint32_t format)
+{
+    switch (format) {
+    case VIRTIO_VIDEO_FORMAT_H264:
+        return AV_CODEC_ID_H264;
+    case VIRTIO_VIDEO_FORMAT_HEVC:
+        return AV_CODEC_ID_HEVC;
+    default:
+        return AV_CODEC_ID_VP9;
+    }
+}
+
+typedef struct NativeDec {
+    GPtrArray *units;
+    uint32_t format;
+    unsigned threads;
+    unsigned frames;
+} NativeDec;
+
+static gpointer native_decode_thread(gpointer opaque)
+{
+    NativeDec *n = opaque;
+    const AVCodec *codec = avcodec_find_decoder(codec_id(n->format));
+    AVCodecContext *ctx = avcodec_alloc_context3(codec);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    guint i;
+
+    ctx->thread_count = n->threads;
+    g_assert_cmpint(avcodec_open2(ctx, codec, NULL), ==, 0);
+    for (i = 0; i <= n->units->len; i++) {
+        if (i < n->units->len) {
+            VvcUnit *u = g_ptr_array_index(n->units, i);
+
+            av_new_packet(pkt, u->len);
+            memcpy(pkt->data, u->data, u->len);
+            avcodec_send_packet(ctx, pkt);
+            av_packet_unref(pkt);
+        } else {
+            avcodec_send_packet(ctx, NULL);
+        }
+        while (avcodec_receive_frame(ctx, f) == 0) {
+            n->frames++;
+            av_frame_unref(f);
+        }
+    }
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&ctx);
+    return NULL;
+}
+
+/* Decode @streams copies at once; returns aggregate pictures per second. */
+static double native_decode(GPtrArray *units, uint32_t format,
+                            unsigned threads, unsigned streams)
+{
+    NativeDec n[4];
+    GThread *th[4];
+    gint64 t0 = g_get_monotonic_time();
+    unsigned i, frames = 0;
+
+    for (i = 0; i < streams; i++) {
+        n[i] = (NativeDec){ units, format, threads, 0 };
+        th[i] = g_thread_new("native", native_decode_thread, &n[i]);
+    }
+    for (i = 0; i < streams; i++) {
+        g_thread_join(th[i]);
+        frames += n[i].frames;
+    }
+    return frames / ((g_get_monotonic_time() - t0) / 1e6);
+}
+
+/* ---- device ---- */
+
+typedef struct DevStream {
+    uint32_t sid;
+    VvcResource *in[BENCH_IN], *out[BENCH_OUT];
+    uint32_t in_tag[BENCH_IN], out_tag[BENCH_OUT];
+    unsigned next, frames;
+    uint32_t drain_tag;
+    bool outputs, eos;
+} DevStream;
+
+static void dev_outputs(VvcClient *c, DevStream *s)
+{
+    VvcParams p;
+    size_t size = 0;
+    unsigned i, k;
+
+    g_assert_cmphex(vvc_get_params(c, s->sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   true, &p), ==,
+                    VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    for (k = 0; k < p.num_planes; k++) {
+        size += p.plane_size[k];
+    }
+    for (i = 0; i < BENCH_OUT; i++) {
+        s->out[i] = vvc_resource_alloc(c, s->sid,
+                                       VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, size,
+                                       false, false);
+        g_assert_cmphex(vvc_resource_create(c, s->out[i]), ==,
+                        VIRTIO_VIDEO_RESP_OK_NODATA);
+        s->out_tag[i] = vvc_resource_queue_async(
+            c, s->sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, s->out[i]->id, 0, 1,
+            &(uint32_t){0});
+    }
+    s->outputs = true;
+}
+
+/* Decode @streams copies at once through the device; pictures/second. */
+static double device_decode(QVirtioVideo *v, VvcClient *c, GPtrArray *units,
+                            uint32_t format, unsigned streams)
+{
+    DevStream st[4] = { 0 };
+    size_t in_size = 0;
+    gint64 t0;
+    unsigned i, k, frames = 0, done = 0;
+
+    for (i = 0; i < units->len; i++) {
+        in_size = MAX(in_size, ((VvcUnit *)g_ptr_array_index(units, i))->len);
+    }
+    for (k = 0; k < streams; k++) {
+        DevStream *s = &st[k];
+        VvcParams p = { .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                        .format = format, .num_planes = 1,
+                        .plane_size = { in_size } };
+
+        s->sid = 10 + k;
+        g_assert_cmphex(vvc_stream_create(c, s->sid, 0, 0, format, "bench"),
+                        ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+        g_assert_cmphex(vvc_set_params(c, s->sid, &p, true), ==,
+                        VIRTIO_VIDEO_RESP_OK_NODATA);
+        for (i = 0; i < BENCH_IN; i++) {
+            s->in[i] = vvc_resource_alloc(c, s->sid,
+                                          VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                          in_size, false, false);
+            g_assert_cmphex(vvc_resource_create(c, s->in[i]), ==,
+                            VIRTIO_VIDEO_RESP_OK_NODATA);
+        }
+    }
+
+    t0 = g_get_monotonic_time();
+    while (done < streams) {
+        g_autoptr(VvcMsg) m = NULL;
+
+        for (k = 0; k < streams; k++) {
+            DevStream *s = &st[k];
+
+            for (i = 0; i < BENCH_IN && s->next < units->len; i++) {
+                VvcUnit *u = g_ptr_array_index(units, s->next);
+                uint32_t len = u->len;
+
+                if (s->in_tag[i]) {
+                    continue;
+                }
+                /* bitstream only: a few KiB per frame over the socket */
+                vvc_resource_write(c, s->in[i], u->data, u->len);
+                s->in_tag[i] = vvc_resource_queue_async(
+                    c, s->sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, s->in[i]->id,
+                    s->next, 1, &len);
+                s->next++;
+            }
+            if (s->next == units->len && !s->drain_tag) {
+                s->drain_tag = vvc_stream_drain_async(c, s->sid);
+            }
+        }
+        m = vvc_next(c, 120000);
+        g_assert_nonnull(m);
+        if (m->is_event) {
+            g_assert_cmphex(m->type, ==,
+                            VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+            for (k = 0; k < streams; k++) {
+                if (st[k].sid == m->stream_id && !st[k].outputs) {
+                    dev_outputs(c, &st[k]);
+                }
+            }
+            continue;
+        }
+        for (k = 0; k < streams; k++) {
+            DevStream *s = &st[k];
+
+            if (m->tag == s->drain_tag) {
+                s->drain_tag = UINT32_MAX;
+                done++;
+            }
+            for (i = 0; i < BENCH_IN; i++) {
+                if (s->in_tag[i] == m->tag) {
+                    s->in_tag[i] = 0;
+                }
+            }
+            for (i = 0; i < BENCH_OUT; i++) {
+                if (s->out_tag[i] != m->tag) {
+                    continue;
+                }
+                g_assert_false(m->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+                if (!(m->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS)) {
+                    frames++;
+                }
+                /* never read back: straight back to the device */
+                s->out_tag[i] = vvc_resource_queue_async(
+                    c, s->sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, s->out[i]->id,
+                    0, 1, &(uint32_t){0});
+            }
+        }
+    }
+    {
+        double fps = frames / ((g_get_monotonic_time() - t0) / 1e6);
+
+        for (k = 0; k < streams; k++) {
+            vvc_stream_destroy(c, st[k].sid);
+            vvc_flush_stash(c);
+            for (i = 0; i < BENCH_IN; i++) {
+                vvc_resource_release(c, st[k].in[i]);
+            }
+            for (i = 0; i < BENCH_OUT; i++) {
+                if (st[k].out[i]) {
+                    vvc_resource_release(c, st[k].out[i]);
+                }
+            }
+        }
+        return fps;
+    }
+}
+
+/* ---- stats ---- */
+
+static void stats_reset(QVirtioVideo *v)
+{
+    qtest_qmp_assert_success(qvirtio_video_qts(v),
+        "{'execute': 'qom-set', 'arguments': {'path': "
+        "'/machine/peripheral/vvbench/virtio-backend', "
+        "'property': 'x-stats', 'value': 'reset'}}");
+}
+
+static void stats_get(QVirtioVideo *v, double *copies, double *p50,
+                      double *p99)
+{
+    QDict *r = qtest_qmp(qvirtio_video_qts(v),
+        "{'execute': 'qom-get', 'arguments': {'path': "
+        "'/machine/peripheral/vvbench/virtio-backend', "
+        "'property': 'x-stats'}}");
+    const char *s = qdict_get_str(r, "return");
+    unsigned long long buffers, cp, bytes;
+
+    g_assert_cmpint(sscanf(s, "buffers=%llu copies=%llu bytes=%llu "
+                           "latency_p50_us=%lf latency_p99_us=%lf",
+                           &buffers, &cp, &bytes, p50, p99), ==, 5);
+    *copies = buffers ? (double)cp / buffers : 0;
+    qobject_unref(r);
+}
+
+static void report(const BenchCase *t, const char *format, double *dev,
+                   double *nat, double copies, double p50, double p99,
+                   unsigned runs)
+{
+    double d = median(dev, runs), n = median(nat, runs);
+
+    printf("BENCH %s %s %ux%u%s %s threads=%u: device %.1f fps, native "
+           "%.1f fps, ratio %.3f, copies/frame %.2f, latency p50 %.3f ms "
+           "p99 %.3f ms (median of %u runs)\n",
+           t->encode ? "encode" : "decode", t->name, t->width, t->height,
+           t->streams > 1 ? g_strdup_printf("x%u", t->streams) : "",
+           format, t->threads, d, n, d / n, copies, p50 / 1000, p99 / 1000,
+           runs);
+    fflush(stdout);
+}
+
+static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    const BenchCase *t = data;
+    g_autofree char *path = bench_stream(t);
+    g_autofree char *err = NULL;
+    uint32_t format = 0;
+    int depth = 8;
+    g_autoptr(GPtrArray) units = vvc_demux(path, &format, &depth, &err);
+    VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
+    unsigned runs = bench_runs(), r;
+    double dev[16], nat[16], copies = 0, p50 = 0, p99 = 0;
+
+    g_assert_nonnull(units);
+    runs = MIN(runs, G_N_ELEMENTS(dev));
+    vvc_set_timeout(c, 120000);
+    for (r = 0; r < runs; r++) {
+        nat[r] = native_decode(units, format, t->threads, t->streams);
+        stats_reset(v);
+        dev[r] = device_decode(v, c, units, format, t->streams);
+        stats_get(v, &copies, &p50, &p99);
+    }
+    vvc_free(c);
+    report(t, "nv12", dev, nat, copies, p50, p99, runs);
+}
+
+/* ---- encode ---- */
+
+static double native_encode(const BenchCase *t, const uint8_t *src,
+                            unsigned distinct)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name(
+        t->format == VIRTIO_VIDEO_FORMAT_H264 ? "libx264" : "libvpx-vp9");
+    AVCodecContext *ctx = avcodec_alloc_context3(codec);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    size_t fsize = (size_t)t->width * t->height * 3 / 2;
+    gint64 t0;
+    unsigned i;
+
+    /* the settings the device's encoder uses (hw/virtio/video/enc-lavc.c) */
+    ctx->width = t->width;
+    ctx->height = t->height;
+    ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+    ctx->time_base = (AVRational){ 1, 30 };
+    ctx->framerate = (AVRational){ 30, 1 };
+    ctx->gop_size = 60;
+    ctx->max_b_frames = 0;
+    ctx->thread_count = t->threads;
+    ctx->bit_rate = 2000000;
+    ctx->rc_max_rate = 4000000;
+    ctx->rc_buffer_size = 8000000;
+    if (t->format == VIRTIO_VIDEO_FORMAT_H264) {
+        av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
+        av_opt_set(ctx->priv_data, "forced-idr", "1", 0);
+        av_opt_set(ctx->priv_data, "profile", "baseline", 0);
+        ctx->level = 40;
+    } else {
+        av_opt_set(ctx->priv_data, "deadline", "realtime", 0);
+        av_opt_set(ctx->priv_data, "cpu-used", "8", 0);
+        av_opt_set(ctx->priv_data, "lag-in-frames", "0", 0);
+    }
+    g_assert_cmpint(avcodec_open2(ctx, codec, NULL), ==, 0);
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = t->width;
+    f->height = t->height;
+    av_frame_get_buffer(f, 0);
+
+    t0 = g_get_monotonic_time();
+    for (i = 0; i <= t->frames; i++) {
+        if (i < t->frames) {
+            const uint8_t *s = src + (i % distinct) * fsize;
+
+            /* the device copies each frame out of guest memory too */
+            av_frame_make_writable(f);
+            av_image_copy_plane(f->data[0], f->linesize[0], s, t->width,
+                                t->width, t->height);
+            av_image_copy_plane(f->data[1], f->linesize[1],
+                                s + t->width * t->height, t->width / 2,
+                                t->width / 2, t->height / 2);
+            av_image_copy_plane(f->data[2], f->linesize[2],
+                                s + t->width * t->height * 5 / 4,
+                                t->width / 2, t->width / 2, t->height / 2);
+            f->pts = i;
+            avcodec_send_frame(ctx, f);
+        } else {
+            avcodec_send_frame(ctx, NULL);
+        }
+        while (avcodec_receive_packet(ctx, pkt) == 0) {
+            av_packet_unref(pkt);
+        }
+    }
+    {
+        double fps = t->frames / ((g_get_monotonic_time() - t0) / 1e6);
+
+        av_frame_free(&f);
+        av_packet_free(&pkt);
+        avcodec_free_context(&ctx);
+        return fps;
+    }
+}
+
+static void bench_encode(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    const BenchCase *t = data;
+    g_autofree char *err = NULL;
+    const unsigned distinct = 8;
+    g_autofree uint8_t *src = vvc_test_frames(t->width, t->height, 30,
+                                              distinct, &err);
+    unsigned runs = bench_runs(), r;
+    double dev[16], nat[16], copies = 0, p50 = 0, p99 = 0;
+    VvcEncodeCase ec = {
+        .format = t->format,
+        .raw_format = VIRTIO_VIDEO_FORMAT_NV12,
+        .width = t->width, .height = t->height, .fps = 30,
+        .frames = t->frames,
+        .force_keyframe_at = -1, .bitrate_change_at = -1,
+        .bench_distinct = distinct,
+    };
+
+    g_assert_nonnull(src);
+    runs = MIN(runs, G_N_ELEMENTS(dev));
+    for (r = 0; r < runs; r++) {
+        VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
+        VvcEncodeResult res;
+        gint64 t0;
+
+        nat[r] = native_encode(t, src, distinct);
+        stats_reset(v);
+        vvc_set_timeout(c, 120000);
+        t0 = g_get_monotonic_time();
+        g_assert_true(vvc_encode_run(c, 1, &ec, &res, &err));
+        dev[r] = res.packets / ((g_get_monotonic_time() - t0) / 1e6);
+        g_array_free(res.keyframes, true);
+        stats_get(v, &copies, &p50, &p99);
+        vvc_free(c);
+    }
+    report(t, "nv12", dev, nat, copies, p50, p99, runs);
+}
+
+static const BenchCase cases[] = {
+    { false, VIRTIO_VIDEO_FORMAT_H264, "h264",
+      "-c:v libx264 -preset veryfast -b:v 8M -bf 2", 1920, 1080, 120, 1, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_H264, "h264",
+      "-c:v libx264 -preset veryfast -b:v 8M -bf 2", 1920, 1080, 120, 2, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_HEVC, "hevc",
+      "-c:v libx265 -preset veryfast -b:v 6M -x265-params log-level=error",
+      1920, 1080, 60, 1, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_HEVC, "hevc",
+      "-c:v libx265 -preset veryfast -b:v 6M -x265-params log-level=error",
+      1920, 1080, 60, 2, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_VP9, "vp9",
+      "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 6M",
+      1920, 1080, 60, 1, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_VP9, "vp9",
+      "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 6M",
+      1920, 1080, 60, 2, 1 },
+    { false, VIRTIO_VIDEO_FORMAT_H264, "h264",
+      "-c:v libx264 -preset veryfast -b:v 4M -bf 2", 1280, 720, 120, 1, 4 },
+    { true, VIRTIO_VIDEO_FORMAT_H264, "h264", NULL, 1280, 720, 60, 1, 1 },
+    { true, VIRTIO_VIDEO_FORMAT_VP9, "vp9", NULL, 1280, 720, 60, 1, 1 },
+};
+
+static void register_virtio_video_bench(void)
+{
+    size_t i;
+
+    if (!g_getenv("VIRTIO_VIDEO_BENCH")) {
+        return;
+    }
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const BenchCase *t = &cases[i];
+        g_autofree char *name =
+            g_strdup_printf("bench-%s-%s-%ux%u-x%u", t->encode ? "enc" : "dec",
+                            t->name, t->width, t->height, t->streams);
+        QOSGraphTestOptions opts = { .arg = (void *)t };
+
+        qos_add_test(name, t->encode ? "virtio-video-bench-enc" :
+                     t->threads == 1 ? "virtio-video-bench1" :
+                     "virtio-video-bench2",
+                     t->encode ? bench_encode : bench_decode, &opts);
+    }
+}
+
+libqos_init(register_virtio_video_bench);

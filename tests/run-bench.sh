@@ -1,0 +1,28 @@
+#!/bin/bash
+# make bench: run the benchmark cases of qos-test (virtio-video-bench.c)
+# one by one and print their BENCH lines.
+#
+#   tests/run-bench.sh [runs]
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${VV_BUILD_DIR:-$top/build}
+QEMU=$B/qemu-build/qemu-system-x86_64
+QOS=$B/qemu-build/tests/qtest/qos-test
+export VIRTIO_VIDEO_BENCH=1 VIRTIO_VIDEO_BENCH_RUNS=${1:-3}
+export QTEST_QEMU_BINARY=$QEMU
+
+echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+echo "# libavcodec $(pkg-config --modversion libavcodec), $VIRTIO_VIDEO_BENCH_RUNS runs per case, median"
+status=0
+for p in $("$QOS" -l | grep '/bench-'); do
+    out=$("$QOS" --tap -p "$p" 2>&1)
+    if ! grep '^BENCH' <<<"$out"; then
+        echo "# FAILED: $p"
+        grep -E 'ERROR|Bail' <<<"$out" | sed 's/^/#   /'
+        status=1
+    fi
+done
+exit $status

@@ -332,6 +332,7 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
             drv_complete(v, id, len, buf, buf_size);
             *tag = id;
             *used_len = len;
+            v->poll_us = 0;
             return VVC_WAIT_COMPLETION;
         }
         if (drv_used(qts, v->eventq, true, NULL, NULL)) {
@@ -350,12 +351,19 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
             *used_len = len;
             /* give the buffer back */
             qvirtqueue_kick(qts, v->vdev, v->eventq, id);
+            v->poll_us = 0;
             return VVC_WAIT_EVENT;
         }
         if (g_get_monotonic_time() >= deadline) {
             return VVC_WAIT_TIMEOUT;
         }
-        g_usleep(200);
+        /*
+         * Back off while the device is busy: every poll costs this process
+         * and QEMU's main loop a qtest round trip, CPU the device's worker
+         * threads would otherwise get (make bench).
+         */
+        v->poll_us = CLAMP(v->poll_us * 2, 50, 2000);
+        g_usleep(v->poll_us);
     }
 }
 

@@ -208,6 +208,7 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     VvcParams p = { 0 }, inp;
     uint32_t next = 0, drain_tag = 0, type, in_size, i;
     bool eos = false, ok = false;
+    gint64 t_start = 0;
 
     memset(r, 0, sizeof(*r));
     r->keyframes = g_array_new(false, false, sizeof(unsigned));
@@ -352,6 +353,9 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                            t->width, t->height, packed);
                 vvc_resource_write(c, in[i], packed, in_size);
             }
+            if (!next) {
+                t_start = g_get_monotonic_time();
+            }
             in_tag[i] = vvc_resource_queue_async(
                 c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, in[i]->id,
                 0xabc0000000000000ull | next, 1, &size);
@@ -395,6 +399,7 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                 if (m->size || m->timestamp) {
                     FAIL("EOS buffer not empty");
                 }
+                r->seconds = (g_get_monotonic_time() - t_start) / 1e6;
                 eos = true;
                 break;
             }

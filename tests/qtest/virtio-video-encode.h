@@ -45,6 +45,7 @@ typedef struct VvcEncodeResult {
     unsigned err_buffers;       /* output buffers completed with FLAG_ERR */
     int h264_profile_idc, h264_level_idc;   /* from the first SPS, or -1 */
     uint64_t bytes_after_change;    /* from bitrate_change_at on */
+    double seconds;             /* first frame queued to the EOS buffer */
 } VvcEncodeResult;
 
 /* The source pictures: ffmpeg testsrc2, yuv420p, made once per size. */

@@ -278,7 +278,21 @@ static GPtrArray *read_framemd5(const char *path)
     return md5;
 }
 
+static void decode_ivf_until(const char *path, uint32_t format, bool sg,
+                             unsigned stop_after);
+
 static void decode_ivf(const char *path, uint32_t format, bool sg)
+{
+    decode_ivf_until(path, format, sg, 0);
+}
+
+/*
+ * Decode, or with @stop_after drop the whole engine (as a device reset
+ * does) once that many pictures came back, with buffers still queued and
+ * the worker busy: fg_free() checks every mapping was released.
+ */
+static void decode_ivf_until(const char *path, uint32_t format, bool sg,
+                             unsigned stop_after)
 {
     g_autoptr(GPtrArray) frames = ivf_frames(path);
     g_autofree char *ref_path = g_strdup_printf("%s.nv12.framemd5", path);
@@ -324,6 +338,12 @@ static void decode_ivf(const char *path, uint32_t format, bool sg)
         if (next < frames->len) {
             g_assert_true(pump(&d));
         }
+        if (stop_after && d.md5->len >= stop_after) {
+            g_ptr_array_free(d.md5, true);
+            g_array_free(d.ts, true);
+            fg_free(d.g);
+            return;
+        }
     }
 
     memset(req, 0, sizeof(req));
@@ -363,6 +383,22 @@ static const char *media_dir(void)
     const char *dir = g_getenv("VIRTIO_VIDEO_MEDIA");
 
     return dir ? dir : MEDIA_DEFAULT;
+}
+
+static void test_reset_busy(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "resolution_change_500frames-"
+                                             "vp9.ivf", NULL);
+    unsigned stop;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    for (stop = 1; stop < 120; stop += 29) {
+        decode_ivf_until(path, VIRTIO_VIDEO_FORMAT_VP9, stop & 1, stop);
+    }
 }
 
 typedef struct IvfCase {
@@ -407,5 +443,6 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(name, &ivf_cases[i], test_media_ivf);
     }
+    g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
     return g_test_run();
 }

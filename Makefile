@@ -9,6 +9,8 @@
 #                        <clip>.nv12.framemd5 (or .p010.framemd5) reference
 #   make bench           the device against native libavcodec, side by side
 #                        (BENCH_RUNS=n runs per case, median reported)
+#   make fuzz            libFuzzer on the engine for FUZZ_SECONDS (default
+#                        60), seeded from the unit tests' command streams
 #   make clean           remove build/ (the source download and ccache stay)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -16,7 +18,7 @@
 B := build
 QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
 
-.PHONY: all deps qemu unit check check-media bench clean
+.PHONY: all deps qemu unit check check-media bench fuzz clean
 
 all: qemu
 
@@ -43,6 +45,25 @@ check-media: qemu
 BENCH_RUNS ?= 3
 bench: qemu
 	@bash tests/run-bench.sh $(BENCH_RUNS)
+
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(B)/fuzz
+fuzz: unit
+	@test -f $(FUZZ_DIR)/build.ninja || CC=clang meson setup $(FUZZ_DIR) . \
+		-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C $(FUZZ_DIR) fuzz-vv-engine >/dev/null
+	@mkdir -p $(FUZZ_DIR)/seeds $(FUZZ_DIR)/corpus
+	@if [ -z "$$(ls $(FUZZ_DIR)/seeds)" ]; then \
+		echo "fuzz: recording seeds from the unit tests"; \
+		export VIRTIO_VIDEO_SEED_DIR=$(abspath $(FUZZ_DIR))/seeds; \
+		$(B)/unit/tests/unit/test-vv-decode -p /vv/decode/test-25fps.vp9.ivf >/dev/null 2>&1; \
+		$(B)/unit/tests/unit/test-vv-encode -p /vv/encode/bad-controls >/dev/null 2>&1; \
+		$(B)/unit/tests/unit/test-vv-encode -p /vv/encode/force-keyframe/H264 >/dev/null 2>&1; \
+		true; \
+	fi
+	$(FUZZ_DIR)/fuzz-vv-engine -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+		-timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+		$(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
 
 clean:
 	rm -rf $(B)

@@ -7,6 +7,7 @@
  */
 
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "vv-fake-guest.h"
@@ -55,6 +56,50 @@ static void fg_guest_error(void *opaque, const char *msg)
     }
 }
 
+/*
+ * Fuzzer seeds (tests/fuzz/fuzz-vv-engine.c's format): a mode byte, then
+ * records of a le16 length and the bytes of a command, or of "RAM!", a
+ * le32 RAM offset and data.  Kept small: data is cut to 4 KiB a record
+ * and a seed to 256 KiB.
+ */
+#define SEED_MAX_RECORD (4096 - 8)
+#define SEED_MAX        (256 * 1024)
+
+static void seed_record(FakeGuest *g, const void *head, size_t head_len,
+                        const void *data, size_t len)
+{
+    uint8_t hdr[2];
+    size_t total = head_len + len;
+
+    if (!g->seed || total > 0xffff || g->seed_size + 2 + total > SEED_MAX) {
+        return;
+    }
+    hdr[0] = total;
+    hdr[1] = total >> 8;
+    fwrite(hdr, 1, 2, g->seed);
+    fwrite(head, 1, head_len, g->seed);
+    fwrite(data, 1, len, g->seed);
+    g->seed_size += 2 + total;
+}
+
+static void seed_open(FakeGuest *g, VvMode mode)
+{
+    static unsigned n;
+    const char *dir = g_getenv("VIRTIO_VIDEO_SEED_DIR");
+    g_autofree char *path = NULL;
+    uint8_t m = mode == VV_MODE_ENCODER;
+
+    if (!dir) {
+        return;
+    }
+    path = g_strdup_printf("%s/seed-%d-%u", dir, (int)getpid(), n++);
+    g->seed = fopen(path, "wb");
+    if (g->seed) {
+        fwrite(&m, 1, 1, g->seed);
+        g->seed_size = 1;
+    }
+}
+
 static const VvEngineOps fg_ops = {
     .map = fg_map,
     .unmap = fg_unmap,
@@ -85,6 +130,7 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
     g_queue_init(&g->events);
     g->engine = vv_engine_new(&cfg, &err);
     g_assert_null(err);
+    seed_open(g, mode);
     return g;
 }
 
@@ -95,6 +141,9 @@ static void drop_token(void *opaque, void *token)
 void fg_free(FakeGuest *g)
 {
     vv_engine_free(g->engine, drop_token, g);
+    if (g->seed) {
+        fclose(g->seed);
+    }
     /* every mapping the engine made is gone */
     g_assert_cmpint(g_atomic_int_get(&g->mapped), ==, 0);
     g_queue_clear_full(&g->done, g_free);
@@ -154,6 +203,7 @@ uint32_t fg_submit(FakeGuest *g, const void *req, size_t len,
     g_autofree uint8_t *resp = g_malloc0(MAX(resp_size, 8));
     size_t resp_len = 0;
 
+    seed_record(g, req, len, NULL, 0);
     /* completions first, as the transport does */
     vv_engine_poll(g->engine, on_complete, on_event, g);
     if (vv_engine_handle_command(g->engine, req, len, GUINT_TO_POINTER(tag),
@@ -256,6 +306,16 @@ static void vvc_memwrite(void *opaque, uint64_t addr, const void *buf,
     g_assert(addr >= FG_RAM_BASE && len <= g->ram_size &&
              addr - FG_RAM_BASE <= g->ram_size - len);
     memcpy(fg_host(g, addr), buf, len);
+    if (g->seed) {
+        uint8_t head[8] = { 'R', 'A', 'M', '!' };
+        uint32_t off = addr - FG_RAM_BASE;
+
+        head[4] = off;
+        head[5] = off >> 8;
+        head[6] = off >> 16;
+        head[7] = off >> 24;
+        seed_record(g, head, 8, buf, MIN(len, SEED_MAX_RECORD));
+    }
 }
 
 static void vvc_memread(void *opaque, uint64_t addr, void *buf, size_t len)

@@ -14,6 +14,7 @@
 #ifndef TESTS_UNIT_VV_FAKE_GUEST_H
 #define TESTS_UNIT_VV_FAKE_GUEST_H
 
+#include <stdio.h>
 #include <glib.h>
 #include "vv-engine.h"
 
@@ -38,6 +39,8 @@ typedef struct FakeGuest {
     GQueue events;              /* uint8_t[8] */
     unsigned guest_errors;
     int mapped;                 /* live mappings */
+    FILE *seed;                 /* VIRTIO_VIDEO_SEED_DIR: fuzzer seed */
+    size_t seed_size;
 } FakeGuest;
 
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size);

@@ -158,8 +158,8 @@ static bool raw_format_available(enum AVPixelFormat pix_fmt, VvMode mode)
     return false;
 }
 
-static bool lavc_probe(const VvEngineConfig *cfg, VvCaps *caps,
-                       char **errmsg)
+static bool lavc_probe_uncached(const VvEngineConfig *cfg, VvCaps *caps,
+                                char **errmsg)
 {
     VvMode mode = cfg->mode;
     unsigned coded_q = mode == VV_MODE_DECODER ? VV_QUEUE_INPUT
@@ -237,6 +237,31 @@ static bool lavc_probe(const VvEngineConfig *cfg, VvCaps *caps,
     }
     vv_caps_prune(caps);
     return true;
+}
+
+/*
+ * The linked libraries do not change while the process runs: probe each
+ * configuration once (opening every decoder takes a while).
+ */
+static bool lavc_probe(const VvEngineConfig *cfg, VvCaps *caps,
+                       char **errmsg)
+{
+    static GMutex lock;
+    static VvCaps cache[2][2];
+    static bool cached[2][2];
+    unsigned m = cfg->mode == VV_MODE_ENCODER, a = !!cfg->av1;
+    bool ok = true;
+
+    g_mutex_lock(&lock);
+    if (!cached[m][a]) {
+        ok = lavc_probe_uncached(cfg, &cache[m][a], errmsg);
+        cached[m][a] = ok;
+    }
+    if (ok) {
+        *caps = cache[m][a];
+    }
+    g_mutex_unlock(&lock);
+    return ok;
 }
 
 const VvBackend vv_backend_lavc = {

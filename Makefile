@@ -9,6 +9,8 @@
 #                        <clip>.nv12.framemd5 (or .p010.framemd5) reference
 #   make bench           the device against native libavcodec, side by side
 #                        (BENCH_RUNS=n runs per case, median reported)
+#   make check-asan      QEMU and the engine built with ASan and UBSan
+#                        (build/asan, build/unit-asan), then every test
 #   make fuzz            libFuzzer on the engine for FUZZ_SECONDS (default
 #                        60), seeded from the unit tests' command streams
 #   make clean           remove build/ (the source download and ccache stay)
@@ -18,7 +20,7 @@
 B := build
 QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
 
-.PHONY: all deps qemu unit check check-media bench fuzz clean
+.PHONY: all deps qemu unit check check-media check-asan bench fuzz clean
 
 all: qemu
 
@@ -41,6 +43,21 @@ check-media: qemu
 	@test -n "$(MEDIA)" || { echo "usage: make check-media MEDIA=<dir>" >&2; exit 2; }
 	@test -d "$(MEDIA)" || { echo "check-media: $(MEDIA) is not a folder" >&2; exit 2; }
 	@VIRTIO_VIDEO_MEDIA="$(abspath $(MEDIA))" bash tests/run-check.sh media
+
+# Sanitizers: UBSan stops at the first report; LeakSanitizer runs on the
+# engine's tests (libraries' process-lifetime allocations suppressed), not
+# on QEMU, whose exit under qtest is a kill.
+SAN_ENV := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
+check-asan: deps
+	@VV_BUILD_DIR=$(CURDIR)/$(B)/asan \
+		VV_CONFIGURE_EXTRA="--enable-asan --enable-ubsan" \
+		bash qemu/scripts/build.sh $(QEMU_TARGETS)
+	@test -f $(B)/unit-asan/build.ninja || meson setup $(B)/unit-asan . \
+		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C $(B)/unit-asan >/dev/null
+	@$(SAN_ENV) VV_SANITIZE=1 VV_BUILD_DIR=$(CURDIR)/$(B)/asan \
+		VV_UNIT_DIR=$(CURDIR)/$(B)/unit-asan bash tests/run-check.sh
 
 BENCH_RUNS ?= 3
 bench: qemu

@@ -13,6 +13,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${VV_BUILD_DIR:-$top/build}
+UNIT=${VV_UNIT_DIR:-$B/unit}
 QEMU=$B/qemu-build/qemu-system-x86_64
 QOS=$B/qemu-build/tests/qtest/qos-test
 groups=("$@")
@@ -66,10 +67,19 @@ run_tap() {
 }
 
 for g in "${groups[@]}"; do
+    if [ -n "${VV_SANITIZE:-}" ]; then
+        # LeakSanitizer on the engine's own tests only: QEMU under qtest
+        # exits by being killed
+        if [ "$g" = unit ]; then
+            export ASAN_OPTIONS=detect_leaks=1
+        else
+            export ASAN_OPTIONS=detect_leaks=0
+        fi
+    fi
     case $g in
     unit)
-        echo "# unit tests of the engine (standalone build in $B/unit)"
-        for t in "$B"/unit/tests/unit/test-vv-*; do
+        echo "# unit tests of the engine (standalone build in $UNIT)"
+        for t in "$UNIT"/tests/unit/test-vv-*; do
             [ -f "$t" ] && [ -x "$t" ] || continue
             run_tap "$(basename "$t")" "$t" --tap
         done

@@ -84,8 +84,6 @@ static void on_drop(void *opaque, void *token)
     finish((uintptr_t)token);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     VvEngineConfig cfg = {

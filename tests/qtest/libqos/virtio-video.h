@@ -25,8 +25,8 @@ struct QVirtioVideo {
     QVirtioDevice *vdev;
     QPCIDevice *pdev;
     QGuestAllocator *alloc;
-    bool encoder;
-    unsigned poll_us;           /* current back-off while waiting */               /* the node started it with mode=encoder */
+    bool encoder;               /* the node started it with mode=encoder */
+    unsigned poll_us;           /* current back-off while waiting */
     QVirtQueue *cmdq;
     QVirtQueue *eventq;
     QVirtioVideoDriver *drv;    /* split-ring driver over cmdq and eventq */

@@ -16,6 +16,7 @@
 
 #include "vv-fake-guest.h"
 #include "vv-protocol.h"
+#include "../qtest/virtio-video-client.h"
 
 #define NUM_IN  4
 #define NUM_OUT 6
@@ -385,6 +386,57 @@ static const char *media_dir(void)
     return dir ? dir : MEDIA_DEFAULT;
 }
 
+/*
+ * Byte-stream formats through the test client: access units and small
+ * chunks go through libavcodec's parsers (these run under ASan too).
+ */
+typedef struct ClientCase {
+    const char *name;
+    bool chunked;
+} ClientCase;
+
+static void test_client_decode(gconstpointer data)
+{
+    const ClientCase *t = data;
+    g_autofree char *path = g_build_filename(media_dir(), t->name, NULL);
+    g_autofree char *ref_path = g_strdup_printf("%s.nv12.framemd5", path);
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autofree char *err = NULL;
+    VvcDecodeOpts o = { .chunked = t->chunked, .chunk_size = 1021 };
+    FakeGuest *g;
+    VvcClient *c;
+    guint i;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    ref = vvc_read_framemd5(ref_path, &err);
+    g_assert_nonnull(ref);
+    g = fg_new(VV_MODE_DECODER, 512 * 1024 * 1024);
+    c = vvc_new(&fg_vvc_ops, g);
+    vvc_set_timeout(c, 60000);
+    if (!vvc_decode_file(c, path, &o, frames, &err)) {
+        g_error("%s: %s", t->name, err);
+    }
+    g_assert_cmpuint(frames->len, ==, ref->len);
+    for (i = 0; i < ref->len; i++) {
+        g_assert_cmpstr(g_array_index(frames, VvcFrame, i).md5, ==,
+                        ref->pdata[i]);
+    }
+    vvc_free(c);
+    fg_free(g);
+}
+
+static const ClientCase client_cases[] = {
+    { "test-25fps.h264", false },
+    { "test-25fps-interlaced.h264", true },
+    { "bear.hevc", true },
+    { "sample_h262_mpeg_audio.m2v", true },
+    { "sample_h263.m4v", false },
+};
+
 static void test_reset_busy(void)
 {
     g_autofree char *path = g_build_filename(media_dir(),
@@ -442,6 +494,13 @@ int main(int argc, char **argv)
                             ivf_cases[i].sg ? "/sg" : "");
 
         g_test_add_data_func(name, &ivf_cases[i], test_media_ivf);
+    }
+    for (i = 0; i < G_N_ELEMENTS(client_cases); i++) {
+        g_autofree char *name =
+            g_strdup_printf("/vv/decode/client/%s%s", client_cases[i].name,
+                            client_cases[i].chunked ? "/chunks" : "");
+
+        g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }
     g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
     return g_test_run();

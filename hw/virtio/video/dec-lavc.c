@@ -23,6 +23,8 @@
 #include "vv-internal.h"
 #include "vv-lavc.h"
 
+G_STATIC_ASSERT(VV_BITSTREAM_PADDING >= AV_INPUT_BUFFER_PADDING_SIZE);
+
 /* Largest picture the decoder may allocate (the capability maximum). */
 #define VV_DEC_MAX_PIXELS   (8192 * 8192)
 /* Input buffers whose position is remembered (as the stream's cookies). */

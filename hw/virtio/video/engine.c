@@ -569,8 +569,9 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER) {
         /* never let the codec read memory the guest can still write */
         job->size = req->u.resource_queue.data_sizes[0];
-        job->data = g_malloc(job->size);
+        job->data = g_malloc(job->size + VV_BITSTREAM_PADDING);
         vv_backing_read(b, 0, 0, job->data, job->size);
+        memset(job->data + job->size, 0, VV_BITSTREAM_PADDING);
     }
     vv_stream_push(s, job);
     return VV_CMD_PENDING;

@@ -56,6 +56,12 @@ void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
 void vv_backing_write(const VvBacking *b, unsigned plane, size_t offset,
                       const void *src, size_t len);
 
+/*
+ * Zeroed bytes after every bitstream copy: libavcodec's parsers and
+ * decoders read up to AV_INPUT_BUFFER_PADDING_SIZE (64) past the data.
+ */
+#define VV_BITSTREAM_PADDING    64
+
 typedef enum VvJobType {
     VV_JOB_INPUT,               /* RESOURCE_QUEUE(INPUT) */
     VV_JOB_OUTPUT,              /* RESOURCE_QUEUE(OUTPUT) */
@@ -75,7 +81,8 @@ typedef struct VvJob {
     uint64_t timestamp;         /* INPUT */
     uint64_t index;             /* INPUT: how many inputs were before it */
     uint64_t epoch;             /* OUTPUT: seen_epoch when queued */
-    uint8_t *data;              /* INPUT: the bitstream, copied out */
+    uint8_t *data;              /* INPUT: the bitstream, copied out, */
+                                /* then VV_BITSTREAM_PADDING zero bytes */
     size_t size;
     /* statistics of an OUTPUT buffer that carries a picture or packet */
     gint64 t_ready;             /* when the codec gave it (monotonic us) */

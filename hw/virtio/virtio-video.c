@@ -262,6 +262,7 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
         .codec_threads = v->codec_threads,
         .max_streams = v->max_streams,
         .av1 = v->av1,
+        .max_bitstream_bytes = (uint64_t)v->max_bitstream_mb << 20,
         .ops = &virtio_video_engine_ops,
         .opaque = v,
     };
@@ -284,6 +285,11 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
     if (v->max_streams < 1 || v->max_streams > VIRTIO_VIDEO_MAX_MAX_STREAMS) {
         error_setg(errp, "virtio-video: max-streams must be between 1 and %d",
                    VIRTIO_VIDEO_MAX_MAX_STREAMS);
+        return;
+    }
+    if (v->max_bitstream_mb < 1 || v->max_bitstream_mb > 65536) {
+        error_setg(errp, "virtio-video: max-bitstream-mb must be between 1 "
+                   "and 65536");
         return;
     }
     if (v->codec_threads > VIRTIO_VIDEO_MAX_CODEC_THREADS) {
@@ -392,6 +398,7 @@ static const Property virtio_video_properties[] = {
     DEFINE_PROP_UINT16("eventq-size", VirtIOVideo, eventq_size,
                        VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE),
     DEFINE_PROP_BOOL("av1", VirtIOVideo, av1, false),
+    DEFINE_PROP_UINT32("max-bitstream-mb", VirtIOVideo, max_bitstream_mb, 256),
 };
 
 /*
@@ -442,6 +449,9 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
         "(power of 2, at most 1024)");
     object_class_property_set_description(klass, "eventq-size",
         "event virtqueue size (power of 2, at most 1024)");
+    object_class_property_set_description(klass, "max-bitstream-mb",
+        "MiB of queued bitstream the device copies out of guest memory, all "
+        "streams together; beyond it RESOURCE_QUEUE is refused (1-65536)");
     object_class_property_set_description(klass, "av1",
         "decoder: also offer AV1 as format 0x1007, a project extension "
         "that existing guest drivers do not know (default off)");

@@ -19,7 +19,8 @@ run() {
 }
 
 help=$("$QEMU" -device virtio-video-pci,help 2>&1)
-for p in mode backend codec-threads max-streams cmdq-size eventq-size; do
+for p in mode backend codec-threads max-streams cmdq-size eventq-size av1 \
+         max-bitstream-mb; do
     line=$(grep -E "^  $p=<[a-z0-9]+> +- [^ ]" <<<"$help")
     if [ -n "$line" ]; then
         ok "help lists $p with a description"
@@ -51,6 +52,7 @@ expect_error() {
 expect_ok "mode=decoder"
 expect_ok "mode=encoder,codec-threads=2,max-streams=4"
 expect_ok "cmdq-size=256,eventq-size=64"
+expect_ok "av1=on,max-bitstream-mb=64"
 expect_error "mode=transcoder" "mode must be 'decoder' or 'encoder'"
 expect_error "backend=vdpau" "unknown backend 'vdpau'"
 expect_error "cmdq-size=1000" "powers of 2"
@@ -58,3 +60,4 @@ expect_error "eventq-size=0" "powers of 2"
 expect_error "cmdq-size=2048" "powers of 2"
 expect_error "max-streams=0" "max-streams must be between"
 expect_error "codec-threads=65" "codec-threads must be at most"
+expect_error "max-bitstream-mb=0" "max-bitstream-mb must be between"

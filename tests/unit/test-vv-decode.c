@@ -390,6 +390,92 @@ static const char *media_dir(void)
  * Byte-stream formats through the test client: access units and small
  * chunks go through libavcodec's parsers (these run under ASan too).
  */
+/*
+ * A guest that queues huge bitstream buffers the decoder does not take
+ * (it waits for output buffers) runs into the device's bitstream
+ * allowance: ERR_OUT_OF_MEMORY, and the allowance comes back when the
+ * stream is destroyed.
+ */
+static void test_bitstream_cap(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "test-25fps.vp9.ivf", NULL);
+    g_autoptr(GPtrArray) frames = NULL;
+    const size_t big = 3 * 1024 * 1024;
+    Dec d = { .sid = 1 };
+    uint8_t req[88] = { 0 }, ev[8];
+    FgCompletion c;
+    GBytes *f0;
+    unsigned i;
+    int got;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    frames = ivf_frames(path);
+    f0 = frames->pdata[0];
+    fg_max_bitstream = 8 * 1024 * 1024;
+    d.g = fg_new(VV_MODE_DECODER, 64 * 1024 * 1024);
+    fg_max_bitstream = 0;
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+    vv_st32(req + 4, 1);
+    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_VP9);
+    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    /* a keyframe, then no output buffer: the decoder holds its picture */
+    d.in_addr[0] = fg_alloc(d.g, big);
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0], big,
+                    false);
+    memcpy(fg_host(d.g, d.in_addr[0]), g_bytes_get_data(f0, NULL),
+           g_bytes_get_size(f0));
+    queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, 0,
+                 g_bytes_get_size(f0));
+    do {
+        got = fg_wait_any(d.g, &c, ev, 60000);
+        g_assert_cmpint(got, !=, 0);
+    } while (got != 2);
+
+    for (i = 2; i <= 4; i++) {
+        uint32_t tag;
+
+        create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, i, d.in_addr[0],
+                        big, false);
+        tag = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, i, i, big);
+        if (i == 4) {
+            /* 3 x 3 MiB is past the 8 MiB allowance */
+            fg_wait(d.g, tag, &c);
+            g_assert_cmphex(hdr_type(&c), ==,
+                            VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+        }
+    }
+    /* destroying the stream gives the allowance back */
+    memset(req, 0, sizeof(req));
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_DESTROY);
+    vv_st32(req + 4, 1);
+    g_assert_cmphex(sync_cmd(&d, req, 8, &c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+    vv_st32(req + 4, 2);
+    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_VP9);
+    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    d.sid = 2;
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0], big,
+                    false);
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 2, d.in_addr[0], big,
+                    false);
+    /* both accepted (refusals answer at once); the second may wait */
+    for (i = 1; i <= 2; i++) {
+        queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, i, i, big);
+    }
+    while (fg_wait_any(d.g, &c, ev, 500) == 1) {
+        g_assert_cmphex(hdr_type(&c), ==,
+                        VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+    }
+    fg_free(d.g);
+}
+
 typedef struct ClientCase {
     const char *name;
     bool chunked;
@@ -503,5 +589,6 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }
     g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
+    g_test_add_func("/vv/decode/bitstream-cap", test_bitstream_cap);
     return g_test_run();
 }

@@ -107,6 +107,8 @@ static const VvEngineOps fg_ops = {
     .guest_error = fg_guest_error,
 };
 
+uint64_t fg_max_bitstream;
+
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
 {
     FakeGuest *g = g_new0(FakeGuest, 1);
@@ -116,6 +118,7 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
         .codec_threads = 1,
         .max_streams = 8,
         .av1 = true,
+        .max_bitstream_bytes = fg_max_bitstream,
         .ops = &fg_ops,
         .opaque = g,
     };

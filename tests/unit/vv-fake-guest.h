@@ -43,6 +43,9 @@ typedef struct FakeGuest {
     size_t seed_size;
 } FakeGuest;
 
+/* The engine's bitstream allowance for the next fg_new() (0: default). */
+extern uint64_t fg_max_bitstream;
+
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size);
 void fg_free(FakeGuest *g);
 uint64_t fg_alloc(FakeGuest *g, size_t size);

@@ -29,6 +29,8 @@
 #define VV_MAX_RESOURCE_SIZE    ((size_t)8192 * 8192 * 4)
 /* Resources per queue of a stream (V4L2 allows 32 buffers; be generous). */
 #define VV_MAX_RESOURCES        256
+/* Bitstream held by default, all streams together. */
+#define VV_DEFAULT_BITSTREAM_HELD   (256 * 1024 * 1024)
 /* Bitstream buffer sizes the guest may ask for. */
 #define VV_MIN_BITSTREAM_SIZE   4096
 #define VV_MAX_BITSTREAM_SIZE   (64 * 1024 * 1024)
@@ -338,6 +340,7 @@ static VvJob *job_new(VvJobType type, Cmd *c)
 {
     VvJob *job = g_new0(VvJob, 1);
 
+    job->e = c->e;
     job->type = type;
     job->token = c->token;
     job->stream_id = c->req->stream_id;
@@ -514,6 +517,33 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
+/*
+ * Reserve @len bytes of bitstream copy; false when that would pass the
+ * device's limit (a guest queueing huge buffers must not run QEMU out of
+ * memory).
+ */
+static bool bitstream_reserve(VvEngine *e, size_t len)
+{
+    uint64_t max = e->cfg.max_bitstream_bytes ?: VV_DEFAULT_BITSTREAM_HELD;
+    bool ok;
+
+    g_mutex_lock(&e->lock);
+    ok = e->bitstream_held + len <= max;
+    if (ok) {
+        e->bitstream_held += len;
+    }
+    g_mutex_unlock(&e->lock);
+    return ok;
+}
+
+void vv_bitstream_release(VvEngine *e, size_t len)
+{
+    g_mutex_lock(&e->lock);
+    g_assert(e->bitstream_held >= len);
+    e->bitstream_held -= len;
+    g_mutex_unlock(&e->lock);
+}
+
 static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
 {
     const VvRequest *req = c->req;
@@ -541,9 +571,16 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
         why = "input queued during a drain";
     } else if (q == bitstream_q &&
                (req->u.resource_queue.num_data_sizes < 1 ||
-                req->u.resource_queue.data_sizes[0] > b->planes[0].size)) {
+                req->u.resource_queue.data_sizes[0] > b->planes[0].size ||
+                req->u.resource_queue.data_sizes[0] >
+                VV_MAX_BITSTREAM_SIZE)) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        why = "data size beyond the buffer";
+        why = "data size beyond the buffer or above 64 MiB";
+    } else if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER &&
+               !bitstream_reserve(c->e, req->u.resource_queue.data_sizes[0] +
+                                  VV_BITSTREAM_PADDING)) {
+        code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+        why = "too much bitstream queued (max-bitstream-mb)";
     } else if (q != bitstream_q &&
                b->size < (q == VV_QUEUE_OUTPUT ? s->seen_out_size :
                           vv_layout_size(&s->params[q]))) {

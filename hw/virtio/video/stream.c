@@ -36,6 +36,9 @@ void vv_job_free(VvJob *job)
     if (job->backing) {
         vv_backing_unref(job->backing);
     }
+    if (job->data) {
+        vv_bitstream_release(job->e, job->size + VV_BITSTREAM_PADDING);
+    }
     g_free(job->data);
     g_free(job);
 }

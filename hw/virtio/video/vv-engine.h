@@ -54,6 +54,8 @@ typedef struct VvEngineConfig {
     uint32_t codec_threads;     /* 0: the codec library decides */
     uint32_t max_streams;
     bool av1;                   /* offer AV1 (project extension 0x1007) */
+    /* bitstream bytes copied out of queued buffers, all streams (0: 256M) */
+    uint64_t max_bitstream_bytes;
     const VvEngineOps *ops;
     void *opaque;               /* passed to every op */
 } VvEngineConfig;

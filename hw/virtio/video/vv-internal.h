@@ -72,6 +72,7 @@ typedef enum VvJobType {
 } VvJobType;
 
 typedef struct VvJob {
+    VvEngine *e;
     VvJobType type;
     void *token;
     uint32_t stream_id;
@@ -154,6 +155,7 @@ struct VvEngine {
 
     GMutex lock;
     uint64_t seq;               /* completions and events posted */
+    uint64_t bitstream_held;    /* bytes of queued bitstream copies */
     VvEngineStats stats;
     uint32_t *latency;          /* ring of added latencies (us) */
     uint64_t latency_n;
@@ -184,6 +186,8 @@ void vv_stream_free(VvStream *s);
 /* Hand a job to the worker (lock taken inside). */
 void vv_stream_push(VvStream *s, VvJob *job);
 void vv_job_free(VvJob *job);
+/* Give back @len bytes of the bitstream allowance. */
+void vv_bitstream_release(VvEngine *e, size_t len);
 
 /* dec-lavc.c: the decoding session of a stream (worker thread only) */
 VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err);

@@ -26,6 +26,7 @@ struct VirtIOVideo {
     char *backend;              /* codec backend, default "libavcodec" */
     uint32_t codec_threads;
     uint32_t max_streams;
+    uint32_t max_bitstream_mb;
     uint16_t cmdq_size;
     uint16_t eventq_size;
     bool av1;

@@ -78,9 +78,11 @@ fuzz: unit
 		$(B)/unit/tests/unit/test-vv-encode -p /vv/encode/force-keyframe/H264 >/dev/null 2>&1; \
 		true; \
 	fi
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	$(FUZZ_DIR)/fuzz-vv-engine -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
 		-timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
-		$(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
 
 clean:
 	rm -rf $(B)

@@ -152,8 +152,10 @@ static void parse(VvDecoder *d, const uint8_t *data, size_t size)
         if (used < 0) {
             return;
         }
-        data += used;
-        size -= used;
+        if (data) {         /* NULL when flushing */
+            data += used;
+            size -= used;
+        }
         if (out_size > 0) {
             /* frame_offset: where the picture just completed starts */
             queue_packet(d, out, out_size,

@@ -66,6 +66,8 @@ bench: qemu
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := $(B)/fuzz
 fuzz: unit
+	@command -v clang >/dev/null || { echo "fuzz: installing clang"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null; }
 	@test -f $(FUZZ_DIR)/build.ninja || CC=clang meson setup $(FUZZ_DIR) . \
 		-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C $(FUZZ_DIR) fuzz-vv-engine >/dev/null

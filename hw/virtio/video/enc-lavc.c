@@ -352,12 +352,7 @@ bool vv_enc_step(VvStream *s)
     VvJob *job;
 
     if (s->failed) {
-        job = g_queue_pop_head(&s->inputs);
-        if (job) {
-            vv_cancel_job(s, job);
-            return true;
-        }
-        return false;
+        return vv_fail_next_input(s);
     }
 
     if (s->pkt->data) {
@@ -365,20 +360,7 @@ bool vv_enc_step(VvStream *s)
     }
 
     if (s->eos_pending) {
-        job = vv_take_output(s, false);
-        if (!job) {
-            return false;
-        }
-        vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
-        vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
-                        s->id);
-        vv_job_free(s->drain);
-        s->drain = NULL;
-        s->eos_pending = false;
-        s->draining = false;
-        /* a flushed encoder takes no more frames: the next one reopens */
-        vv_enc_reset(s);
-        return true;
+        return vv_deliver_eos(s);
     }
 
     if (s->enc_active) {

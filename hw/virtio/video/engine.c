@@ -899,17 +899,8 @@ void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
 
 static void abort_stream(gpointer data, gpointer user_data)
 {
-    VvStream *s = data;
-
     /* stop the worker; its jobs are dropped below */
-    if (s->thread) {
-        g_mutex_lock(&s->lock);
-        s->abort = true;
-        g_cond_signal(&s->cond);
-        g_mutex_unlock(&s->lock);
-        g_thread_join(s->thread);
-        s->thread = NULL;
-    }
+    vv_stream_stop(data);
 }
 
 void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),

@@ -264,6 +264,40 @@ uint64_t vv_cookie(VvStream *s, int64_t pts)
  * One step of work; lock held, dropped around codec calls and copies.
  * Returns false when there is nothing to do.
  */
+bool vv_fail_next_input(VvStream *s)
+{
+    VvJob *job = g_queue_pop_head(&s->inputs);
+
+    if (!job) {
+        return false;
+    }
+    vv_cancel_job(s, job);
+    return true;
+}
+
+bool vv_deliver_eos(VvStream *s)
+{
+    VvJob *job = vv_take_output(s, false);
+
+    if (!job) {
+        return false;
+    }
+    vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
+    vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
+                    s->id);
+    vv_job_free(s->drain);
+    s->drain = NULL;
+    s->eos_pending = false;
+    s->draining = false;
+    /* ready for more input after V4L2_DEC_CMD_START / ENC_CMD_START */
+    if (s->dec) {
+        vv_dec_reset(s->dec);
+    }
+    /* a flushed encoder takes no more frames: the next one reopens */
+    vv_enc_reset(s);
+    return true;
+}
+
 uint64_t vv_next_seq(VvStream *s, uint64_t timestamp)
 {
     s->cookies[s->seq % VV_COOKIE_RING] = timestamp;
@@ -276,12 +310,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
     uint64_t seq;
 
     if (s->failed) {
-        job = g_queue_pop_head(&s->inputs);
-        if (job) {
-            vv_cancel_job(s, job);
-            return true;
-        }
-        return false;
+        return vv_fail_next_input(s);
     }
 
     if (have_pending_frame(s)) {
@@ -309,22 +338,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
     }
 
     if (s->eos_pending) {
-        job = vv_take_output(s, false);
-        if (!job) {
-            return false;
-        }
-        vv_buffer_done(s, job, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
-        vv_complete_hdr(s->e, s->drain->token, VIRTIO_VIDEO_RESP_OK_NODATA,
-                        s->id);
-        vv_job_free(s->drain);
-        s->drain = NULL;
-        s->eos_pending = false;
-        s->draining = false;
-        if (s->dec) {
-            /* ready for more input after V4L2_DEC_CMD_START */
-            vv_dec_reset(s->dec);
-        }
-        return true;
+        return vv_deliver_eos(s);
     }
 
     if (s->dec_active) {
@@ -512,8 +526,7 @@ static void drop_queue(GQueue *q, void (*drop)(void *, void *), void *opaque)
     }
 }
 
-void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
-                     void *opaque)
+void vv_stream_stop(VvStream *s)
 {
     if (s->thread) {
         g_mutex_lock(&s->lock);
@@ -523,6 +536,12 @@ void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
         g_thread_join(s->thread);
         s->thread = NULL;
     }
+}
+
+void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
+                     void *opaque)
+{
+    vv_stream_stop(s);
     drop_queue(&s->inputs, drop, opaque);
     drop_queue(&s->outputs, drop, opaque);
     drop_queue(&s->ctrl, drop, opaque);

@@ -178,6 +178,8 @@ void G_GNUC_PRINTF(2, 3) vv_guest_error(VvEngine *e, const char *fmt, ...);
 /* stream.c */
 VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
                         uint32_t in_mem, uint32_t out_mem);
+/* Stop the worker at once (reset); its jobs stay queued. */
+void vv_stream_stop(VvStream *s);
 /* Stop the worker at once (reset), drop every token through @drop. */
 void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
                      void *opaque);
@@ -219,6 +221,13 @@ void vv_fail_stream(VvStream *s, const char *why);
  * for the OUTPUT params; otherwise any.
  */
 VvJob *vv_take_output(VvStream *s, bool for_picture);
+/* A failed stream hands its next input back with FLAG_ERR. */
+bool vv_fail_next_input(VvStream *s);
+/*
+ * Drained: the empty EOS buffer, then the DRAIN response; false if no
+ * output buffer is queued for it yet.
+ */
+bool vv_deliver_eos(VvStream *s);
 /* Guest timestamp of the input buffer with index @pts (0 if unknown). */
 uint64_t vv_cookie(VvStream *s, int64_t pts);
 /* Record the guest timestamp of the next input buffer; returns its index. */

@@ -1,0 +1,103 @@
+#!/bin/sh
+# Build the virtio-video guest test image from Debian 12 packages only:
+#   build/guest/vmlinuz        Debian's kernel (linux-image-$KVER)
+#   build/guest/initrd.img     busybox-static, the kernel modules we need,
+#                              our virtio_video.ko, v4l2-ctl, v4l2-compliance
+#                              and the test client vvclient
+# Downloads are cached under ~/.cache/virtio-video/guest/.
+#
+# Usage: guest/image/build-image.sh [SRCDIR] [OUTDIR]
+set -eu
+
+SRC=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
+OUT=${2:-$SRC/build/guest}
+CACHE=${VV_GUEST_CACHE:-$HOME/.cache/virtio-video/guest}
+mkdir -p "$OUT" "$CACHE/debs"
+OUT=$(cd "$OUT" && pwd)
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+# The kernel flavour Debian's linux-headers-amd64 points at, e.g. 6.1.0-56-amd64
+if [ -z "${KVER:-}" ]; then
+	KVER=$(apt-cache depends linux-headers-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-headers-\(.*\)$/\1/p' | head -n1)
+fi
+[ -n "$KVER" ] || { echo "build-image: cannot resolve the kernel version" >&2; exit 1; }
+echo "build-image: kernel $KVER"
+
+need=
+[ -d "/usr/src/linux-headers-$KVER" ] || need="$need linux-headers-$KVER"
+for p in busybox-static v4l-utils cpio kmod gcc make; do
+	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+if [ -n "$need" ]; then
+	echo "build-image: installing$need"
+	$SUDO apt-get install -y --no-install-recommends $need
+fi
+
+# Debian's kernel image package (vmlinuz + modules)
+kdir=$CACHE/kernel-$KVER
+if [ ! -f "$kdir/.done" ]; then
+	(cd "$CACHE/debs" && apt-get download "linux-image-$KVER")
+	deb=$(ls "$CACHE"/debs/linux-image-"$KVER"_*.deb | tail -n1)
+	rm -rf "$kdir" && mkdir -p "$kdir"
+	dpkg-deb -x "$deb" "$kdir"
+	depmod -b "$kdir" "$KVER"
+	touch "$kdir/.done"
+fi
+cp "$kdir/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+
+# Our driver, built out of tree against Debian's headers
+mkdir -p "$OUT/module"
+cp "$SRC"/guest/linux/*.c "$SRC"/guest/linux/*.h "$SRC"/guest/linux/Kbuild "$OUT/module/"
+make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/module" modules
+# Guest test client (static)
+gcc -O2 -Wall -static -o "$OUT/vvclient" "$SRC/tests/guest/vvclient.c"
+
+# Root file system
+root=$OUT/root
+rm -rf "$root"
+mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/usr/sbin "$root"/proc \
+	"$root"/sys "$root"/dev "$root"/tmp "$root"/data "$root"/out "$root"/etc \
+	"$root"/lib/modules/"$KVER"/extra
+cp /bin/busybox "$root/bin/busybox"
+for a in $("$root/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+done
+cp "$SRC/guest/image/init" "$root/init"
+chmod +x "$root/init"
+
+# Kernel modules: what we load plus their dependencies (from modules.dep)
+mods="virtio_pci virtio_blk videodev videobuf2-common videobuf2-v4l2
+	videobuf2-memops videobuf2-dma-sg videobuf2-dma-contig virtio_dma_buf"
+kmods=$kdir/lib/modules/$KVER
+want=
+for m in $mods; do
+	p=$(grep -E "(^|/)$m\.ko(\.xz)?:" "$kmods/modules.dep" | head -n1)
+	[ -n "$p" ] || { echo "build-image: module $m not in $KVER" >&2; exit 1; }
+	want="$want ${p%%:*} ${p#*:}"
+done
+for p in $(echo $want | tr ' ' '\n' | sort -u); do
+	mkdir -p "$root/lib/modules/$KVER/$(dirname "$p")"
+	cp "$kmods/$p" "$root/lib/modules/$KVER/$p"
+done
+cp "$kmods"/modules.order "$kmods"/modules.builtin* "$root/lib/modules/$KVER/" 2>/dev/null || true
+cp "$OUT/module/virtio_video.ko" "$root/lib/modules/$KVER/extra/"
+depmod -b "$root" "$KVER"
+
+# v4l-utils and their shared libraries
+for b in /usr/bin/v4l2-ctl /usr/bin/v4l2-compliance; do
+	cp "$b" "$root/usr/bin/"
+	for l in $(ldd "$b" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\t\(\/[^ ]*\) .*/\1/p'); do
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
+done
+cp "$OUT/vvclient" "$root/usr/bin/vvclient"
+cp "$SRC"/tests/guest/*.sh "$root/usr/bin/" 2>/dev/null || true
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$OUT/initrd.img.tmp"
+mv "$OUT/initrd.img.tmp" "$OUT/initrd.img"
+echo "$KVER" > "$OUT/kernel-version"
+echo "build-image: $OUT/vmlinuz $OUT/initrd.img ($(du -h "$OUT/initrd.img" | cut -f1))"

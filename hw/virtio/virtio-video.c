@@ -30,8 +30,29 @@
 #define VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE      1024
 #define VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE    256
 #define VIRTIO_VIDEO_DEFAULT_MAX_STREAMS    32
-#define VIRTIO_VIDEO_MAX_MAX_STREAMS        1024
-#define VIRTIO_VIDEO_MAX_CODEC_THREADS      64
+
+/* Ranges of the numeric properties, checked at realize. */
+typedef struct VirtIOVideoLimit {
+    const char *name;
+    size_t offset;              /* of a uint32_t in VirtIOVideo */
+    uint32_t min, max;
+} VirtIOVideoLimit;
+
+#define VIRTIO_VIDEO_LIMIT(name, field, min, max) \
+    { name, offsetof(VirtIOVideo, field), min, max }
+
+static const VirtIOVideoLimit virtio_video_limits[] = {
+    VIRTIO_VIDEO_LIMIT("codec-threads", codec_threads, 0, 64),
+    VIRTIO_VIDEO_LIMIT("max-streams", max_streams, 1, 1024),
+    VIRTIO_VIDEO_LIMIT("max-bitstream-mb", max_bitstream_mb, 1, 65536),
+    VIRTIO_VIDEO_LIMIT("max-resources", max_resources, 1, 4096),
+    VIRTIO_VIDEO_LIMIT("max-queued", max_queued, 1, 4096),
+    VIRTIO_VIDEO_LIMIT("max-sg-entries", max_sg_entries, 1,
+                       VV_ENGINE_MAX_SG_ENTRIES),
+    VIRTIO_VIDEO_LIMIT("max-mapped-mb", max_mapped_mb, 1, 1024 * 1024),
+    VIRTIO_VIDEO_LIMIT("max-width", max_width, 16, VV_ENGINE_MAX_DIM),
+    VIRTIO_VIDEO_LIMIT("max-height", max_height, 16, VV_ENGINE_MAX_DIM),
+};
 
 static void virtio_video_guest_error(void *opaque, const char *msg)
 {
@@ -263,10 +284,17 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
         .max_streams = v->max_streams,
         .av1 = v->av1,
         .max_bitstream_bytes = (uint64_t)v->max_bitstream_mb << 20,
+        .max_resources = v->max_resources,
+        .max_queued = v->max_queued,
+        .max_entries = v->max_sg_entries,
+        .max_mapped_bytes = (uint64_t)v->max_mapped_mb << 20,
+        .max_width = v->max_width,
+        .max_height = v->max_height,
         .ops = &virtio_video_engine_ops,
         .opaque = v,
     };
     g_autofree char *errmsg = NULL;
+    size_t i;
 
     if (!v->mode || !strcmp(v->mode, "decoder")) {
         cfg.mode = VV_MODE_DECODER;
@@ -282,21 +310,15 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
                    "powers of 2 between 1 and %d", VIRTQUEUE_MAX_SIZE);
         return;
     }
-    if (v->max_streams < 1 || v->max_streams > VIRTIO_VIDEO_MAX_MAX_STREAMS) {
-        error_setg(errp, "virtio-video: max-streams must be between 1 and %d",
-                   VIRTIO_VIDEO_MAX_MAX_STREAMS);
-        return;
-    }
-    if (v->max_bitstream_mb < 1 || v->max_bitstream_mb > 65536) {
-        error_setg(errp, "virtio-video: max-bitstream-mb must be between 1 "
-                   "and 65536");
-        return;
-    }
-    if (v->codec_threads > VIRTIO_VIDEO_MAX_CODEC_THREADS) {
-        error_setg(errp, "virtio-video: codec-threads must be at most %d "
-                   "(0: let the codec library decide)",
-                   VIRTIO_VIDEO_MAX_CODEC_THREADS);
-        return;
+    for (i = 0; i < ARRAY_SIZE(virtio_video_limits); i++) {
+        const VirtIOVideoLimit *l = &virtio_video_limits[i];
+        uint32_t val = *(uint32_t *)((uint8_t *)v + l->offset);
+
+        if (val < l->min || val > l->max) {
+            error_setg(errp, "virtio-video: %s must be between %u and %u",
+                       l->name, l->min, l->max);
+            return;
+        }
     }
 
     v->engine = vv_engine_new(&cfg, &errmsg);
@@ -399,6 +421,14 @@ static const Property virtio_video_properties[] = {
                        VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE),
     DEFINE_PROP_BOOL("av1", VirtIOVideo, av1, false),
     DEFINE_PROP_UINT32("max-bitstream-mb", VirtIOVideo, max_bitstream_mb, 256),
+    DEFINE_PROP_UINT32("max-resources", VirtIOVideo, max_resources, 256),
+    DEFINE_PROP_UINT32("max-queued", VirtIOVideo, max_queued, 256),
+    DEFINE_PROP_UINT32("max-sg-entries", VirtIOVideo, max_sg_entries,
+                       VV_ENGINE_MAX_SG_ENTRIES),
+    DEFINE_PROP_UINT32("max-mapped-mb", VirtIOVideo, max_mapped_mb, 8192),
+    DEFINE_PROP_UINT32("max-width", VirtIOVideo, max_width, VV_ENGINE_MAX_DIM),
+    DEFINE_PROP_UINT32("max-height", VirtIOVideo, max_height,
+                       VV_ENGINE_MAX_DIM),
 };
 
 /*
@@ -452,6 +482,19 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "max-bitstream-mb",
         "MiB of queued bitstream the device copies out of guest memory, all "
         "streams together; beyond it RESOURCE_QUEUE is refused (1-65536)");
+    object_class_property_set_description(klass, "max-resources",
+        "resources each queue of a stream may have (1-4096); RESOURCE_CREATE "
+        "beyond it gets ERR_OUT_OF_MEMORY");
+    object_class_property_set_description(klass, "max-queued",
+        "buffers each queue of a stream may have queued at once (1-4096)");
+    object_class_property_set_description(klass, "max-sg-entries",
+        "scatter-gather entries one resource may have (1-65544)");
+    object_class_property_set_description(klass, "max-mapped-mb",
+        "MiB of guest memory all resources together may map (1-1048576)");
+    object_class_property_set_description(klass, "max-width",
+        "widest frame the device decodes or encodes (16-8192)");
+    object_class_property_set_description(klass, "max-height",
+        "tallest frame the device decodes or encodes (16-8192)");
     object_class_property_set_description(klass, "av1",
         "decoder: also offer AV1 as format 0x1007, a project extension "
         "that existing guest drivers do not know (default off)");

@@ -20,7 +20,8 @@ run() {
 
 help=$("$QEMU" -device virtio-video-pci,help 2>&1)
 for p in mode backend codec-threads max-streams cmdq-size eventq-size av1 \
-         max-bitstream-mb; do
+         max-bitstream-mb max-resources max-queued max-sg-entries \
+         max-mapped-mb max-width max-height; do
     line=$(grep -E "^  $p=<[a-z0-9]+> +- [^ ]" <<<"$help")
     if [ -n "$line" ]; then
         ok "help lists $p with a description"
@@ -59,5 +60,13 @@ expect_error "cmdq-size=1000" "powers of 2"
 expect_error "eventq-size=0" "powers of 2"
 expect_error "cmdq-size=2048" "powers of 2"
 expect_error "max-streams=0" "max-streams must be between"
-expect_error "codec-threads=65" "codec-threads must be at most"
+expect_error "codec-threads=65" "codec-threads must be between 0 and 64"
+expect_ok "max-resources=8,max-queued=4,max-sg-entries=16,max-mapped-mb=64"
+expect_ok "max-width=1920,max-height=1080"
+expect_error "max-resources=0" "max-resources must be between 1 and 4096"
+expect_error "max-queued=5000" "max-queued must be between 1 and 4096"
+expect_error "max-sg-entries=70000" "max-sg-entries must be between 1 and 65544"
+expect_error "max-mapped-mb=0" "max-mapped-mb must be between"
+expect_error "max-width=8" "max-width must be between 16 and 8192"
+expect_error "max-height=8193" "max-height must be between 16 and 8192"
 expect_error "max-bitstream-mb=0" "max-bitstream-mb must be between"

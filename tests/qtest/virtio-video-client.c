@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib.h>
 #include <libavcodec/avcodec.h>
 #include <libavcodec/bsf.h>
@@ -958,6 +960,41 @@ out:
     av_packet_free(&pkt);
     av_bsf_free(&bsf);
     avformat_close_input(&fmt);
+    return units;
+}
+
+GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
+                        char **err)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-video-gen-XXXXXX", NULL);
+    g_autofree char *path = NULL, *cmd = NULL, *errs = NULL;
+    uint32_t format = 0;
+    int depth = 8, status = 0;
+    GPtrArray *units;
+
+    if (!dir) {
+        *err = g_strdup("cannot make a temporary folder");
+        return NULL;
+    }
+    path = g_build_filename(dir, "s.h264", NULL);
+    cmd = g_strdup_printf("ffmpeg -nostdin -hide_banner -loglevel error -y "
+                          "-f lavfi -i testsrc2=size=%ux%u:rate=25 "
+                          "-frames:v %u -c:v libx264 -bf 2 -f h264 %s",
+                          width, height, frames, path);
+    if (!g_spawn_command_line_sync(cmd, NULL, &errs, &status, NULL) ||
+        !WIFEXITED(status) || WEXITSTATUS(status)) {
+        *err = g_strdup_printf("'%s' failed: %s", cmd, errs ? errs : "");
+        rmdir(dir);
+        return NULL;
+    }
+    units = vvc_demux(path, &format, &depth, err);
+    unlink(path);
+    rmdir(dir);
+    if (units && format != VIRTIO_VIDEO_FORMAT_H264) {
+        *err = g_strdup("ffmpeg did not make H.264");
+        g_ptr_array_unref(units);
+        return NULL;
+    }
     return units;
 }
 
@@ -2008,10 +2045,8 @@ bool vvc_decode_file(VvcClient *c, const char *path, const VvcDecodeOpts *o,
 {
     g_autoptr(GPtrArray) units = NULL;
     VvcDecodeOpts opts = *o;
-    VvcDecoder *d;
     uint32_t format = 0;
     int depth = 8;
-    bool ok;
 
     units = vvc_demux(path, &format, &depth, err);
     if (!units) {
@@ -2033,7 +2068,15 @@ bool vvc_decode_file(VvcClient *c, const char *path, const VvcDecodeOpts *o,
         g_ptr_array_unref(units);
         units = chunks;
     }
-    d = vvc_decoder_new(c, units, &opts, frames, err);
+    return vvc_decode_units(c, units, &opts, frames, err);
+}
+
+bool vvc_decode_units(VvcClient *c, GPtrArray *units, const VvcDecodeOpts *o,
+                      GArray *frames, char **err)
+{
+    VvcDecoder *d = vvc_decoder_new(c, units, o, frames, err);
+    bool ok;
+
     if (!d) {
         return false;
     }

@@ -241,6 +241,13 @@ typedef struct VvcUnit {
  */
 GPtrArray *vvc_demux(const char *path, uint32_t *format, int *bit_depth,
                      char **err);
+/*
+ * An H.264 stream of @frames @width x @height testsrc2 pictures with
+ * B-frames, made by the ffmpeg command-line tool, as access units.  NULL
+ * and *err when ffmpeg fails.
+ */
+GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
+                        char **err);
 /* The units cut into fixed-size chunks of the concatenated bytes. */
 GPtrArray *vvc_chunk_units(GPtrArray *units, size_t chunk_size);
 
@@ -332,7 +339,10 @@ VvcDecoder *vvc_decoder_new(VvcClient *c, GPtrArray *units,
 bool vvc_decoders_run(VvcClient *c, VvcDecoder **d, unsigned n, char **err);
 void vvc_decoder_free(VvcDecoder *d);
 
-/* Demux, then run one decoder; frames gets VvcFrame in output order. */
+/* Run one decoder on @units; frames gets VvcFrame in output order. */
+bool vvc_decode_units(VvcClient *c, GPtrArray *units, const VvcDecodeOpts *o,
+                      GArray *frames, char **err);
+/* Demux, then vvc_decode_units(). */
 bool vvc_decode_file(VvcClient *c, const char *path, const VvcDecodeOpts *o,
                      GArray *frames, char **err);
 

@@ -51,6 +51,31 @@ bool vv_caps_add_rate(VvFrameCaps *fr, VvRange rate)
     return true;
 }
 
+static void clamp_range(VvRange *r, uint32_t max)
+{
+    uint32_t step = r->step ? r->step : 1;
+
+    if (r->max > max) {
+        r->max = max < r->min ? r->min : max - (max - r->min) % step;
+    }
+}
+
+void vv_caps_clamp_frames(VvCaps *caps, uint32_t max_w, uint32_t max_h)
+{
+    unsigned q, i, j;
+
+    for (q = 0; q < VV_QUEUE_COUNT; q++) {
+        for (i = 0; i < caps->queue[q].num_formats; i++) {
+            VvFormatCaps *f = &caps->queue[q].formats[i];
+
+            for (j = 0; j < f->num_frames; j++) {
+                clamp_range(&f->frames[j].width, max_w);
+                clamp_range(&f->frames[j].height, max_h);
+            }
+        }
+    }
+}
+
 int vv_caps_find(const VvQueueCaps *q, uint32_t format)
 {
     unsigned i;

@@ -26,7 +26,6 @@
 G_STATIC_ASSERT(VV_BITSTREAM_PADDING >= AV_INPUT_BUFFER_PADDING_SIZE);
 
 /* Largest picture the decoder may allocate (the capability maximum). */
-#define VV_DEC_MAX_PIXELS   (8192 * 8192)
 /* Input buffers whose position is remembered (as the stream's cookies). */
 #define VV_DEC_CHUNKS       VV_COOKIE_RING
 
@@ -42,9 +41,28 @@ struct VvDecoder {
     uint64_t chunks;
     bool drain;                     /* flush requested */
     bool eof_sent;
+    uint32_t max_w, max_h;          /* the device's frame size limit */
+    gint oversize;                  /* a picture passed it (atomic) */
 };
 
-VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err)
+/*
+ * Picture buffers are allocated here, from the codec's threads too: refuse
+ * any above the frame size limit before memory is spent on them.  The
+ * display size is checked (1080p H.264 codes 1088 lines).
+ */
+static int get_buffer_capped(AVCodecContext *ctx, AVFrame *frame, int flags)
+{
+    VvDecoder *d = ctx->opaque;
+
+    if ((uint32_t)ctx->width > d->max_w || (uint32_t)ctx->height > d->max_h) {
+        g_atomic_int_set(&d->oversize, 1);
+        return AVERROR(ERANGE);
+    }
+    return avcodec_default_get_buffer2(ctx, frame, flags);
+}
+
+VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
+                       uint32_t max_w, uint32_t max_h, char **err)
 {
     const VvLavcFormat *lf = vv_lavc_format(coded_format);
     const AVCodec *codec;
@@ -66,7 +84,12 @@ VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err)
     d->ctx->thread_count = threads;
     /* crop exactly as the bitstream says, like the references do */
     d->ctx->flags |= AV_CODEC_FLAG_UNALIGNED;
-    d->ctx->max_pixels = VV_DEC_MAX_PIXELS;
+    /* no picture buffers larger than the device's frame size limit */
+    d->max_w = max_w;
+    d->max_h = max_h;
+    d->ctx->opaque = d;
+    d->ctx->get_buffer2 = get_buffer_capped;
+    d->ctx->max_pixels = (int64_t)VV_ENGINE_MAX_DIM * VV_ENGINE_MAX_DIM;
     ret = avcodec_open2(d->ctx, codec, NULL);
     if (ret < 0) {
         *err = g_strdup_printf("cannot open %s: %s", codec->name,
@@ -200,6 +223,10 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
         int ret = avcodec_receive_frame(d->ctx, frame);
         AVPacket *pkt;
 
+        if (g_atomic_int_get(&d->oversize)) {
+            av_frame_unref(frame);
+            return AVERROR(ERANGE);
+        }
         if (ret == 0 || ret == AVERROR_EOF) {
             return ret;
         }

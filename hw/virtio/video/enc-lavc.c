@@ -454,6 +454,8 @@ uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
             return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         }
         if (np->frame_width < 16 || np->frame_height < 16 ||
+            np->frame_width > e->cfg.max_width ||
+            np->frame_height > e->cfg.max_height ||
             !vv_layout_fill(&tmp, np->format, np->frame_width,
                             np->frame_height)) {
             *why = "frame size out of range";

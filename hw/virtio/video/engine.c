@@ -20,15 +20,17 @@
 /* Config space values are at least this (what crosvm and drivers expect). */
 #define VV_MIN_CAPS_LENGTH      1024
 #define VV_MAX_RESP_LENGTH      1024
-/*
- * Scatter-gather entries one RESOURCE_CREATE may carry: one per 4 KiB page
- * of an 8192x8192 ARGB frame, plus one per plane.
- */
-#define VV_MAX_ENTRIES  (8192 * 8192 * 4 / 4096 + VIRTIO_VIDEO_MAX_PLANES)
+#define VV_MAX_ENTRIES  VV_ENGINE_MAX_SG_ENTRIES
+G_STATIC_ASSERT(VV_ENGINE_MAX_DIM == VV_LAYOUT_MAX_DIM);
 /* Largest resource: an 8192x8192 ARGB frame. */
 #define VV_MAX_RESOURCE_SIZE    ((size_t)8192 * 8192 * 4)
-/* Resources per queue of a stream (V4L2 allows 32 buffers; be generous). */
-#define VV_MAX_RESOURCES        256
+/*
+ * Defaults of the caps in VvEngineConfig.  Resources per queue: V4L2 allows
+ * 32 (64 since Linux 6.8) buffers per queue; be generous.
+ */
+#define VV_DEFAULT_RESOURCES    256
+#define VV_DEFAULT_QUEUED       256
+#define VV_DEFAULT_MAPPED       ((uint64_t)8 << 30)
 /* Bitstream held by default, all streams together. */
 #define VV_DEFAULT_BITSTREAM_HELD   (256 * 1024 * 1024)
 /* Bitstream buffer sizes the guest may ask for. */
@@ -201,6 +203,27 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     e = g_new0(VvEngine, 1);
     e->cfg = *cfg;
     e->cfg.backend = (*b)->name;
+    if (!e->cfg.max_bitstream_bytes) {
+        e->cfg.max_bitstream_bytes = VV_DEFAULT_BITSTREAM_HELD;
+    }
+    if (!e->cfg.max_resources) {
+        e->cfg.max_resources = VV_DEFAULT_RESOURCES;
+    }
+    if (!e->cfg.max_queued) {
+        e->cfg.max_queued = VV_DEFAULT_QUEUED;
+    }
+    if (!e->cfg.max_entries || e->cfg.max_entries > VV_MAX_ENTRIES) {
+        e->cfg.max_entries = VV_MAX_ENTRIES;
+    }
+    if (!e->cfg.max_mapped_bytes) {
+        e->cfg.max_mapped_bytes = VV_DEFAULT_MAPPED;
+    }
+    if (!e->cfg.max_width || e->cfg.max_width > VV_LAYOUT_MAX_DIM) {
+        e->cfg.max_width = VV_LAYOUT_MAX_DIM;
+    }
+    if (!e->cfg.max_height || e->cfg.max_height > VV_LAYOUT_MAX_DIM) {
+        e->cfg.max_height = VV_LAYOUT_MAX_DIM;
+    }
     if (cfg->ops) {
         e->ops = *cfg->ops;
     }
@@ -209,6 +232,7 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
         g_free(e);
         return NULL;
     }
+    vv_caps_clamp_frames(&e->caps, e->cfg.max_width, e->cfg.max_height);
 
     need = MAX(vv_caps_encoded_size(&e->caps.queue[VV_QUEUE_INPUT]),
                vv_caps_encoded_size(&e->caps.queue[VV_QUEUE_OUTPUT]));
@@ -270,7 +294,7 @@ unsigned vv_engine_num_streams(const VvEngine *e)
 size_t vv_engine_max_request_size(const VvEngine *e)
 {
     return sizeof(struct virtio_video_resource_create) +
-           (size_t)VV_MAX_ENTRIES * sizeof(struct virtio_video_mem_entry);
+           (size_t)e->cfg.max_entries * sizeof(struct virtio_video_mem_entry);
 }
 
 /* ---- backings ---- */
@@ -293,10 +317,30 @@ static void backing_unmap(VvBacking *b)
     }
 }
 
+/*
+ * Reserve (@len > 0) or give back (@len < 0) mapped guest memory; false
+ * when a reservation would pass max_mapped_bytes.
+ */
+static bool mapped_account(VvEngine *e, int64_t len)
+{
+    bool ok = true;
+
+    g_mutex_lock(&e->lock);
+    if (len > 0 && e->mapped + len > e->cfg.max_mapped_bytes) {
+        ok = false;
+    } else {
+        g_assert(len >= 0 || e->mapped >= (uint64_t)-len);
+        e->mapped += len;
+    }
+    g_mutex_unlock(&e->lock);
+    return ok;
+}
+
 void vv_backing_unref(VvBacking *b)
 {
     if (g_atomic_int_dec_and_test(&b->ref)) {
         backing_unmap(b);
+        mapped_account(b->e, -(int64_t)b->reserved);
         g_free(b);
     }
 }
@@ -424,15 +468,38 @@ static VvCmdStatus cmd_stream_drain(Cmd *c, VvStream *s)
     return VV_CMD_PENDING;
 }
 
-/* Map the guest entries of a RESOURCE_CREATE; NULL and *why on failure. */
+/*
+ * Map the guest entries of a RESOURCE_CREATE; NULL, *code and *why on
+ * failure.
+ */
 static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
-                              const char **why)
+                              uint32_t *code, const char **why)
 {
     const uint32_t n = req->u.resource_create.total_entries;
-    VvBacking *b = g_malloc0(sizeof(*b) + n * sizeof(VvSeg));
     const uint8_t *ent = req->u.resource_create.entries;
+    uint64_t total = 0;
     unsigned plane, i = 0;
+    VvBacking *b;
 
+    for (i = 0; i < n; i++) {
+        uint32_t len = vv_ld32(ent + i * 16 + 8);
+
+        if (!len || len > VV_MAX_RESOURCE_SIZE - total) {
+            *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+            *why = "entry of length 0, or resource too large";
+            return NULL;
+        }
+        total += len;
+    }
+    if (!mapped_account(e, total)) {
+        *code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+        *why = "too much guest memory mapped (max-mapped-mb)";
+        return NULL;
+    }
+
+    b = g_malloc0(sizeof(*b) + n * sizeof(VvSeg));
+    b->reserved = total;
+    i = 0;
     b->ref = 1;
     b->e = e;
     b->write = write;
@@ -447,13 +514,10 @@ static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
             uint64_t addr = vv_ld64(ent);
             uint32_t len = vv_ld32(ent + 8);
 
-            if (!len || len > VV_MAX_RESOURCE_SIZE - b->size) {
-                *why = "entry of length 0, or resource too large";
-                goto fail;
-            }
             b->segs[i].host = e->ops.map ?
                 e->ops.map(e->cfg.opaque, addr, len, write) : NULL;
             if (!b->segs[i].host) {
+                *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
                 *why = "entry is not guest RAM";
                 goto fail;
             }
@@ -468,6 +532,7 @@ static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
 fail:
     b->num_segs = i;
     backing_unmap(b);
+    mapped_account(e, -(int64_t)b->reserved);
     g_free(b);
     return NULL;
 }
@@ -480,11 +545,12 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     bool write = q == VV_QUEUE_OUTPUT;
     uint32_t layout = req->u.resource_create.planes_layout;
     const char *why = NULL;
+    uint32_t code = 0;
     VvBacking *b;
     bool full;
 
     g_mutex_lock(&s->lock);
-    full = g_hash_table_size(s->resources[q]) >= VV_MAX_RESOURCES &&
+    full = g_hash_table_size(s->resources[q]) >= c->e->cfg.max_resources &&
            !g_hash_table_contains(s->resources[q],
                GUINT_TO_POINTER(req->u.resource_create.resource_id));
     g_mutex_unlock(&s->lock);
@@ -502,11 +568,11 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     }
     if (full) {
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY,
-                           "too many resources on this queue");
+                           "too many resources on this queue (max-resources)");
     }
-    b = map_backing(c->e, req, write, &why);
+    b = map_backing(c->e, req, write, &code, &why);
     if (!b) {
-        return reply_error(c, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, why);
+        return reply_error(c, code, why);
     }
     /* a known id gets new backing (Gen B drivers re-create DMABUF slots) */
     g_mutex_lock(&s->lock);
@@ -524,11 +590,10 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
  */
 static bool bitstream_reserve(VvEngine *e, size_t len)
 {
-    uint64_t max = e->cfg.max_bitstream_bytes ?: VV_DEFAULT_BITSTREAM_HELD;
     bool ok;
 
     g_mutex_lock(&e->lock);
-    ok = e->bitstream_held + len <= max;
+    ok = e->bitstream_held + len <= e->cfg.max_bitstream_bytes;
     if (ok) {
         e->bitstream_held += len;
     }
@@ -566,6 +631,9 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     } else if (g_hash_table_contains(s->queued[q], id)) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         why = "resource queued twice";
+    } else if (g_hash_table_size(s->queued[q]) >= c->e->cfg.max_queued) {
+        code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+        why = "too many buffers queued (max-queued)";
     } else if (q == VV_QUEUE_INPUT && s->draining) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
         why = "input queued during a drain";
@@ -676,8 +744,8 @@ static uint32_t set_dec_params(VvEngine *e, VvStream *s, const VvParams *np,
                       VV_MAX_BITSTREAM_SIZE);
         }
         if (np->frame_width && np->frame_height &&
-            np->frame_width <= VV_LAYOUT_MAX_DIM &&
-            np->frame_height <= VV_LAYOUT_MAX_DIM) {
+            np->frame_width <= e->cfg.max_width &&
+            np->frame_height <= e->cfg.max_height) {
             p->frame_width = np->frame_width;
             p->frame_height = np->frame_height;
         }
@@ -764,7 +832,7 @@ VvCmdStatus vv_engine_handle_command(VvEngine *e, const void *req_buf,
 
     g_assert(resp_size >= sizeof(struct virtio_video_cmd_hdr));
 
-    err = vv_parse_request(req_buf, req_len, VV_MAX_ENTRIES, &req, &why);
+    err = vv_parse_request(req_buf, req_len, e->cfg.max_entries, &req, &why);
     if (err) {
         st = reply_error(&c, err, why);
         goto out;

@@ -231,8 +231,11 @@ static void on_picture(VvStream *s, AVFrame *frame)
          * already (one picture is held at a time), so update the OUTPUT
          * params and tell the guest.
          */
-        if (!vv_layout_fill(out, out->format, frame->width, frame->height)) {
-            vv_fail_stream(s, "picture size out of range");
+        if ((uint32_t)frame->width > s->e->cfg.max_width ||
+            (uint32_t)frame->height > s->e->cfg.max_height ||
+            !vv_layout_fill(out, out->format, frame->width, frame->height)) {
+            vv_fail_stream(s, "picture size out of range (max-width, "
+                           "max-height)");
             av_frame_unref(frame);
             return;
         }
@@ -350,6 +353,10 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         if (ret == 0) {
             s->t_ready = g_get_monotonic_time();
             on_picture(s, frame);
+        } else if (ret == AVERROR(ERANGE)) {
+            s->dec_active = false;
+            vv_fail_stream(s, "picture size out of range (max-width, "
+                           "max-height)");
         } else {
             s->dec_active = false;
             if (ret == AVERROR_EOF && s->drain) {
@@ -382,7 +389,8 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         VvDecoder *dec;
 
         g_mutex_unlock(&s->lock);
-        dec = vv_dec_open(format, s->e->cfg.codec_threads, &err);
+        dec = vv_dec_open(format, s->e->cfg.codec_threads,
+                          s->e->cfg.max_width, s->e->cfg.max_height, &err);
         g_mutex_lock(&s->lock);
         if (!dec) {
             vv_fail_stream(s, err);

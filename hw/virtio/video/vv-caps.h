@@ -78,6 +78,12 @@ void vv_caps_pair(VvCaps *caps, unsigned in_idx, unsigned out_idx);
 /* Drop every format that pairs with nothing, keeping the masks right. */
 void vv_caps_prune(VvCaps *caps);
 
+/*
+ * Lower every frame size range of @caps to at most @max_w x @max_h (never
+ * below a range's minimum), keeping each range's step.
+ */
+void vv_caps_clamp_frames(VvCaps *caps, uint32_t max_w, uint32_t max_h);
+
 /* Bytes the QUERY_CAPABILITY response for @q takes, header included. */
 size_t vv_caps_encoded_size(const VvQueueCaps *q);
 /*

@@ -48,6 +48,14 @@ typedef struct VvEngineOps {
     void (*guest_error)(void *opaque, const char *msg);
 } VvEngineOps;
 
+/*
+ * Most scatter-gather entries one resource may have: one per 4 KiB page of
+ * an 8192x8192 ARGB frame, plus one per plane.
+ */
+#define VV_ENGINE_MAX_SG_ENTRIES    (8192 * 8192 * 4 / 4096 + 8)
+/* Largest frame width and height, both modes. */
+#define VV_ENGINE_MAX_DIM           8192
+
 typedef struct VvEngineConfig {
     VvMode mode;
     const char *backend;        /* backend name, e.g. "libavcodec" */
@@ -56,6 +64,16 @@ typedef struct VvEngineConfig {
     bool av1;                   /* offer AV1 (project extension 0x1007) */
     /* bitstream bytes copied out of queued buffers, all streams (0: 256M) */
     uint64_t max_bitstream_bytes;
+    /*
+     * Resource caps; 0 picks the default in parentheses.  A guest that
+     * would pass one gets an error response.
+     */
+    uint32_t max_resources;     /* resources per queue of a stream (256) */
+    uint32_t max_queued;        /* buffers queued per queue of a stream (256) */
+    uint32_t max_entries;       /* SG entries per resource (all) */
+    uint64_t max_mapped_bytes;  /* guest memory mapped, all streams (8G) */
+    uint32_t max_width;         /* frame size, both modes (8192) */
+    uint32_t max_height;
     const VvEngineOps *ops;
     void *opaque;               /* passed to every op */
 } VvEngineConfig;

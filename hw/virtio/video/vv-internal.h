@@ -39,6 +39,7 @@ typedef struct VvBacking {
     VvEngine *e;
     bool write;
     size_t size;                        /* sum of all segments */
+    uint64_t reserved;                  /* counted in VvEngine.mapped */
     unsigned num_planes;                /* memory planes */
     struct {
         unsigned first, count;          /* segments of this plane */
@@ -156,6 +157,7 @@ struct VvEngine {
     GMutex lock;
     uint64_t seq;               /* completions and events posted */
     uint64_t bitstream_held;    /* bytes of queued bitstream copies */
+    uint64_t mapped;            /* bytes of guest memory in backings */
     VvEngineStats stats;
     uint32_t *latency;          /* ring of added latencies (us) */
     uint64_t latency_n;
@@ -192,7 +194,8 @@ void vv_job_free(VvJob *job);
 void vv_bitstream_release(VvEngine *e, size_t len);
 
 /* dec-lavc.c: the decoding session of a stream (worker thread only) */
-VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads, char **err);
+VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
+                       uint32_t max_w, uint32_t max_h, char **err);
 void vv_dec_free(VvDecoder *d);
 /* Feed one input buffer; its timestamp index is @seq.  Never blocks. */
 void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,

@@ -27,6 +27,12 @@ struct VirtIOVideo {
     uint32_t codec_threads;
     uint32_t max_streams;
     uint32_t max_bitstream_mb;
+    uint32_t max_resources;
+    uint32_t max_queued;
+    uint32_t max_sg_entries;
+    uint32_t max_mapped_mb;
+    uint32_t max_width;
+    uint32_t max_height;
     uint16_t cmdq_size;
     uint16_t eventq_size;
     bool av1;

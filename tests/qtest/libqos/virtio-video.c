@@ -429,6 +429,7 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-video-decoder") ||
         !g_strcmp0(interface, "virtio-video-encoder") ||
         !g_strcmp0(interface, "virtio-video-av1") ||
+        g_str_has_prefix(interface, "virtio-video-caps") ||
         g_str_has_prefix(interface, "virtio-video-bench")) {
         return &p->video;
     }
@@ -527,6 +528,18 @@ static void virtio_video_register_nodes(void)
                   true);
     register_node("virtio-video-pci-av1", "addr=04.0,av1=on",
                   virtio_video_pci_create, "virtio-video-av1", false);
+    /* virtio-video-caps-test.c: small resource caps */
+    register_node("virtio-video-pci-caps",
+                  "addr=04.0,max-streams=2,max-resources=4,max-queued=2,"
+                  "max-sg-entries=8,max-mapped-mb=16,max-bitstream-mb=2",
+                  virtio_video_pci_create, "virtio-video-caps", false);
+    register_node("virtio-video-pci-caps-size",
+                  "addr=04.0,max-width=352,max-height=288",
+                  virtio_video_pci_create, "virtio-video-caps-size", false);
+    register_node("virtio-video-pci-caps-enc",
+                  "addr=04.0,mode=encoder,max-width=352,max-height=288",
+                  virtio_video_pci_encoder_create, "virtio-video-caps-enc",
+                  false);
     /* make bench: fixed codec thread counts, an id for x-stats */
     register_node("virtio-video-pci-bench1",
                   "addr=04.0,id=vvbench,codec-threads=1",

@@ -52,6 +52,31 @@ cp "$kdir/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 mkdir -p "$OUT/module"
 cp "$SRC"/guest/linux/*.c "$SRC"/guest/linux/*.h "$SRC"/guest/linux/Kbuild "$OUT/module/"
 make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/module" modules
+# v4l2-mem2mem.ko and vicodec.ko (the kernel's reference codec driver, for
+# comparing v4l2-compliance results): Debian does not ship them, so build
+# them out of tree from Debian's linux-source package.
+srcver=$(echo "$KVER" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
+ksrc=$CACHE/src-$srcver/linux-source-$srcver
+if [ ! -f "$CACHE/src-$srcver/.done" ]; then
+	(cd "$CACHE/debs" && apt-get download "linux-source-$srcver")
+	sdeb=$(ls "$CACHE"/debs/linux-source-"$srcver"_*.deb | tail -n1)
+	rm -rf "$CACHE/src-$srcver" && mkdir -p "$CACHE/src-$srcver"
+	dpkg-deb --fsys-tarfile "$sdeb" |
+		tar -xO "./usr/src/linux-source-$srcver.tar.xz" | xz -dc |
+		tar -x -C "$CACHE/src-$srcver" --wildcards \
+			"linux-source-$srcver/drivers/media/v4l2-core/v4l2-mem2mem.c" \
+			"linux-source-$srcver/drivers/media/test-drivers/vicodec/*"
+	touch "$CACHE/src-$srcver/.done"
+fi
+rm -rf "$OUT/vicodec" && mkdir -p "$OUT/vicodec"
+cp "$ksrc/drivers/media/v4l2-core/v4l2-mem2mem.c" \
+	"$ksrc"/drivers/media/test-drivers/vicodec/*.[ch] "$OUT/vicodec/"
+cat > "$OUT/vicodec/Kbuild" <<'KB'
+obj-m := v4l2-mem2mem.o vicodec.o
+vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o
+KB
+make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/vicodec" modules
+
 # Guest test client (static)
 gcc -O2 -Wall -static -o "$OUT/vvclient" "$SRC/tests/guest/vvclient.c"
 
@@ -83,7 +108,11 @@ for p in $(echo $want | tr ' ' '\n' | sort -u); do
 	cp "$kmods/$p" "$root/lib/modules/$KVER/$p"
 done
 cp "$kmods"/modules.order "$kmods"/modules.builtin* "$root/lib/modules/$KVER/" 2>/dev/null || true
-cp "$OUT/module/virtio_video.ko" "$root/lib/modules/$KVER/extra/"
+cp "$OUT/module/virtio_video.ko" "$OUT/vicodec/v4l2-mem2mem.ko" \
+	"$OUT/vicodec/vicodec.ko" "$root/lib/modules/$KVER/extra/"
+mkdir -p "$root/lib/modules/$KVER/kernel/drivers/media/common/videobuf2"
+cp "$kmods/kernel/drivers/media/common/videobuf2/videobuf2-vmalloc.ko" \
+	"$root/lib/modules/$KVER/kernel/drivers/media/common/videobuf2/"
 depmod -b "$root" "$KVER"
 
 # v4l-utils and their shared libraries

@@ -11,6 +11,7 @@
 #include <linux/virtio.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <media/media-device.h>
 #include <media/v4l2-ctrls.h>
 #include <media/v4l2-device.h>
 #include <media/v4l2-fh.h>
@@ -70,8 +71,16 @@ struct vv_dev {
 	struct mutex lock;	/* serialises ioctls, vb2, events */
 	struct idr streams;	/* stream id -> struct vv_ctx */
 	struct ida res_ids;
+	struct vv_params def_in, def_out;	/* a new stream's params */
+	u32 def_raw;				/* a new stream's raw format */
 	struct v4l2_device v4l2_dev;
 	struct video_device vfd;
+#ifdef CONFIG_MEDIA_CONTROLLER
+	struct media_device mdev;
+	struct media_entity proc, sink;
+	struct media_pad src_pad, proc_pads[2], sink_pad;
+	struct media_intf_devnode *intf;
+#endif
 	bool broken;
 };
 
@@ -86,6 +95,7 @@ struct vv_ctx {
 	struct v4l2_fh fh;
 	struct vv_dev *dev;
 	u32 stream_id;
+	bool created;			/* the device stream exists */
 	struct vb2_queue src_vq;	/* V4L2 OUTPUT = device INPUT */
 	struct vb2_queue dst_vq;	/* V4L2 CAPTURE = device OUTPUT */
 	struct vv_params in;		/* host-order copies of GET_PARAMS */
@@ -104,7 +114,15 @@ struct vv_ctx {
 	u32 colorspace, xfer_func, ycbcr_enc, quantization;
 	struct v4l2_rect enc_crop;	/* encoder: visible source rectangle */
 
-	spinlock_t buf_lock;		/* the lists below */
+	/* per-input metadata, carried to the outputs with its timestamp */
+	struct {
+		u64 ts;
+		u32 flags;
+		struct v4l2_timecode tc;
+	} meta[32];
+	unsigned int meta_pos;
+
+	spinlock_t buf_lock;		/* the lists below and meta */
 	struct list_head src_busy;	/* buffers held by the device */
 	struct list_head dst_busy;
 	struct list_head src_pending;	/* input held back during a drain */

@@ -22,6 +22,7 @@
 
 #define P(x)	le32_to_cpu(x)
 #define VV_TAG_SRC	BIT(31)
+#define VV_META_FLAGS	(V4L2_BUF_FLAG_TIMECODE | V4L2_BUF_FLAG_TSTAMP_SRC_MASK)
 
 static inline struct vv_ctx *file_to_ctx(struct file *file)
 {
@@ -68,6 +69,33 @@ static int vv_find_fmt(struct vv_fmt_list *l, u32 fourcc)
 	for (i = 0; i < l->num; i++)
 		if (l->fmt[i].fourcc && l->fmt[i].fourcc == fourcc)
 			return i;
+	return -1;
+}
+
+/*
+ * Formats are listed in the device's order, except that NV12 goes last:
+ * a client that picks "the first format" gets planar I420, which every
+ * software path handles.  (It also keeps v4l2-compliance 1.22, whose
+ * NV12 description predates the kernel's 'Y/UV 4:2:0', from losing the
+ * other formats.)
+ */
+static int vv_fmt_at(struct vv_fmt_list *l, unsigned int pos)
+{
+	unsigned int i, n = 0;
+	bool has_nv12 = false;
+
+	for (i = 0; i < l->num; i++) {
+		if (l->fmt[i].vformat == VV_FMT_NV12) {
+			has_nv12 = true;
+			continue;
+		}
+		if (n++ == pos)
+			return i;
+	}
+	if (has_nv12 && n == pos)
+		for (i = 0; i < l->num; i++)
+			if (l->fmt[i].vformat == VV_FMT_NV12)
+				return i;
 	return -1;
 }
 
@@ -128,6 +156,53 @@ static int vv_get_all_params(struct vv_ctx *ctx)
 	return ret ? ret : vv_get_params(ctx, VV_QUEUE_OUTPUT);
 }
 
+static int vv_set_params(struct vv_ctx *ctx, struct vv_params *p);
+
+static int vv_create_stream(struct vv_ctx *ctx)
+{
+	struct vv_dev *dev = ctx->dev;
+	struct vv_stream_create req = {
+		.hdr.type = cpu_to_le32(VV_CMD_STREAM_CREATE),
+		.hdr.stream_id = cpu_to_le32(ctx->stream_id),
+		.in_mem_type = cpu_to_le32(VV_MEM_GUEST_PAGES),
+		.out_mem_type = cpu_to_le32(VV_MEM_GUEST_PAGES),
+	};
+	struct vv_hdr resp;
+	struct vv_params *p;
+	int ret, idx;
+
+	req.coded_format = dev->encoder ? ctx->out.format : ctx->in.format;
+	__get_task_comm(req.tag, sizeof(req.tag), current);
+	ret = vv_cmd_sync(dev, &req, sizeof(req), NULL, 0, &resp,
+			  sizeof(resp));
+	if (ret)
+		return ret == -EINVAL ? -EBUSY : ret;
+	ctx->created = true;
+	ret = vv_get_all_params(ctx);
+	if (ret)
+		return ret;
+	/* start with the first raw format we list */
+	p = dev->encoder ? &ctx->in : &ctx->out;
+	idx = vv_fmt_at(dev->encoder ? &dev->in_fmts : &dev->out_fmts, 0);
+	if (idx >= 0 && dev->def_raw && P(p->format) != dev->def_raw) {
+		struct vv_params np = *p;
+
+		np.format = cpu_to_le32(dev->def_raw);
+		ret = vv_set_params(ctx, &np);
+	}
+	return ret;
+}
+
+/*
+ * The device stream is created when it is first needed, not at open():
+ * the device has a limited number of streams and V4L2 nodes must not
+ * limit the number of opens.
+ */
+static int vv_ensure_stream(struct vv_ctx *ctx)
+{
+	return ctx->created ? 0 : vv_create_stream(ctx);
+}
+
 static int vv_set_params(struct vv_ctx *ctx, struct vv_params *p)
 {
 	struct vv_params_msg req = {
@@ -138,6 +213,9 @@ static int vv_set_params(struct vv_ctx *ctx, struct vv_params *p)
 	struct vv_hdr resp;
 	int ret, ret2;
 
+	ret = vv_ensure_stream(ctx);
+	if (ret)
+		return ret;
 	req.params.resource_type = cpu_to_le32(VV_MEM_GUEST_PAGES);
 	ret = vv_cmd_sync(ctx->dev, &req, sizeof(req), NULL, 0, &resp,
 			  sizeof(resp));
@@ -156,7 +234,10 @@ static int vv_set_control(struct vv_ctx *ctx, u32 control, u32 value,
 	};
 	size_t len = control == VV_CTRL_FORCE_KEYFRAME ? 16 : sizeof(req);
 	struct vv_hdr resp;
+	int ret = vv_ensure_stream(ctx);
 
+	if (ret)
+		return ret;
 	if (!sync)
 		return vv_cmd_async(ctx->dev, &req, len, sizeof(resp), NULL,
 				    NULL, 0);
@@ -201,6 +282,11 @@ static void vv_params_to_fmt(struct vv_ctx *ctx, bool src,
 	pix->field = V4L2_FIELD_NONE;
 	pix->num_planes = 1;
 	pix->plane_fmt[0].sizeimage = vv_total_size(p);
+	if (ctx->dev->encoder && !src) {
+		/* the bitstream has the coded size of the source frames */
+		pix->width = P(ctx->in.frame_width);
+		pix->height = P(ctx->in.frame_height);
+	}
 	if (!vv_is_coded(P(p->format))) {
 		pix->plane_fmt[0].bytesperline = stride;
 		/* planes follow each other: the buffer height is implied */
@@ -220,9 +306,10 @@ static int vv_enum_fmt(struct file *file, void *fh, struct v4l2_fmtdesc *f)
 	struct vv_ctx *ctx = file_to_ctx(file);
 	bool src = V4L2_TYPE_IS_OUTPUT(f->type);
 	struct vv_fmt_list *l = vv_list(ctx, src);
-	unsigned int i, n = 0;
+	unsigned int pos, n = 0;
+	int i;
 
-	for (i = 0; i < l->num; i++) {
+	for (pos = 0; (i = vv_fmt_at(l, pos)) >= 0; pos++) {
 		if (!vv_fmt_allowed(ctx, src, i))
 			continue;
 		if (n++ != f->index)
@@ -272,10 +359,12 @@ static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
 	u32 sizeimage = pix->plane_fmt[0].sizeimage;
 
 	if (idx < 0 || !vv_fmt_allowed(ctx, src, idx)) {
-		for (idx = 0; idx < l->num; idx++)
+		unsigned int pos;
+
+		for (pos = 0; (idx = vv_fmt_at(l, pos)) >= 0; pos++)
 			if (vv_fmt_allowed(ctx, src, idx))
 				break;
-		if (idx == l->num)
+		if (idx < 0)
 			return -EINVAL;
 	}
 	fmt = &l->fmt[idx];
@@ -371,15 +460,13 @@ static int vv_s_fmt(struct file *file, void *fh, struct v4l2_format *f)
 		ctx->ycbcr_enc = pix->ycbcr_enc;
 		ctx->quantization = pix->quantization;
 	}
+	vv_params_to_fmt(ctx, src, f);
 	if (ctx->dev->encoder && src) {
+		/* S_FMT resets the visible rectangle to the whole frame */
 		ctx->enc_crop.left = 0;
 		ctx->enc_crop.top = 0;
-		ctx->enc_crop.width = P(ctx->in.frame_width);
-		ctx->enc_crop.height = P(ctx->in.frame_height);
-		if (pix->width < ctx->enc_crop.width)
-			ctx->enc_crop.width = pix->width;
-		if (pix->height < ctx->enc_crop.height)
-			ctx->enc_crop.height = pix->height;
+		ctx->enc_crop.width = pix->width;
+		ctx->enc_crop.height = pix->height;
 	}
 	vv_params_to_fmt(ctx, src, f);
 	return 0;
@@ -441,6 +528,7 @@ static int vv_g_selection(struct file *file, void *fh,
 			  struct v4l2_selection *s)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
+	struct v4l2_format f;
 	struct vv_params *p;
 	u32 w, h;
 
@@ -484,10 +572,11 @@ static int vv_g_selection(struct file *file, void *fh,
 		return 0;
 	case V4L2_SEL_TGT_CROP_DEFAULT:
 	case V4L2_SEL_TGT_CROP_BOUNDS:
+		vv_params_to_fmt(ctx, true, &f);
 		s->r.left = 0;
 		s->r.top = 0;
-		s->r.width = P(ctx->in.frame_width);
-		s->r.height = P(ctx->in.frame_height);
+		s->r.width = f.fmt.pix_mp.width;
+		s->r.height = f.fmt.pix_mp.height;
 		return 0;
 	default:
 		return -EINVAL;
@@ -498,8 +587,12 @@ static int vv_s_selection(struct file *file, void *fh,
 			  struct v4l2_selection *s)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
-	u32 w = P(ctx->in.frame_width), h = P(ctx->in.frame_height);
+	struct v4l2_format f;
+	u32 w, h;
 
+	vv_params_to_fmt(ctx, true, &f);
+	w = f.fmt.pix_mp.width;
+	h = f.fmt.pix_mp.height;
 	if (!ctx->dev->encoder || s->type != V4L2_BUF_TYPE_VIDEO_OUTPUT ||
 	    s->target != V4L2_SEL_TGT_CROP)
 		return -EINVAL;
@@ -585,17 +678,27 @@ static void vv_adjust_offsets(struct v4l2_buffer *b)
 static int vv_reqbufs(struct file *file, void *fh,
 		      struct v4l2_requestbuffers *rb)
 {
-	struct vb2_queue *q = vv_queue(file_to_ctx(file), rb->type);
+	struct vv_ctx *ctx = file_to_ctx(file);
+	struct vb2_queue *q = vv_queue(ctx, rb->type);
+	int ret;
 
-	return q ? vb2_reqbufs(q, rb) : -EINVAL;
+	if (!q)
+		return -EINVAL;
+	ret = vv_ensure_stream(ctx);
+	return ret ? ret : vb2_reqbufs(q, rb);
 }
 
 static int vv_create_bufs(struct file *file, void *fh,
 			  struct v4l2_create_buffers *cb)
 {
-	struct vb2_queue *q = vv_queue(file_to_ctx(file), cb->format.type);
+	struct vv_ctx *ctx = file_to_ctx(file);
+	struct vb2_queue *q = vv_queue(ctx, cb->format.type);
+	int ret;
 
-	return q ? vb2_create_bufs(q, cb) : -EINVAL;
+	if (!q)
+		return -EINVAL;
+	ret = vv_ensure_stream(ctx);
+	return ret ? ret : vb2_create_bufs(q, cb);
 }
 
 static int vv_querybuf(struct file *file, void *fh, struct v4l2_buffer *b)
@@ -666,9 +769,13 @@ static int vv_streamon(struct file *file, void *fh, enum v4l2_buf_type type)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
 	struct vb2_queue *q = vv_queue(ctx, type);
+	int ret;
 
 	if (!q)
 		return -EINVAL;
+	ret = vv_ensure_stream(ctx);
+	if (ret)
+		return ret;
 	if (ctx->dev->encoder && !vb2_is_streaming(&ctx->src_vq) &&
 	    !vb2_is_streaming(&ctx->dst_vq))
 		vv_apply_enc_ctrls(ctx);
@@ -734,8 +841,7 @@ static int vv_try_decoder_cmd(struct file *file, void *fh,
 {
 	if (dc->cmd != V4L2_DEC_CMD_STOP && dc->cmd != V4L2_DEC_CMD_START)
 		return -EINVAL;
-	if (dc->flags)
-		return -EINVAL;
+	dc->flags = 0;	/* no STOP_TO_BLACK, STOP_IMMEDIATELY, MUTE_AUDIO */
 	if (dc->cmd == V4L2_DEC_CMD_STOP) {
 		dc->stop.pts = 0;
 	} else {
@@ -762,8 +868,7 @@ static int vv_try_encoder_cmd(struct file *file, void *fh,
 {
 	if (ec->cmd != V4L2_ENC_CMD_STOP && ec->cmd != V4L2_ENC_CMD_START)
 		return -EINVAL;
-	if (ec->flags)
-		return -EINVAL;
+	ec->flags = 0;	/* no STOP_AT_GOP_END */
 	return 0;
 }
 
@@ -998,8 +1103,6 @@ static void vv_buf_complete(struct vv_dev *dev, void *priv,
 		flags = VV_BUF_ERR;
 
 	vbuf->field = V4L2_FIELD_NONE;
-	vbuf->flags &= ~(V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME |
-			 V4L2_BUF_FLAG_BFRAME | V4L2_BUF_FLAG_LAST);
 	if (src) {
 		vbuf->sequence = ctx->src_seq++;
 		if (flags & VV_BUF_ERR)
@@ -1008,8 +1111,24 @@ static void vv_buf_complete(struct vv_dev *dev, void *priv,
 		return;
 	}
 
+	vbuf->flags &= ~(V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME |
+			 V4L2_BUF_FLAG_BFRAME | V4L2_BUF_FLAG_LAST);
+	vbuf->flags &= ~VV_META_FLAGS;
 	vbuf->sequence = ctx->dst_seq++;
 	vbuf->vb2_buf.timestamp = le64_to_cpu(resp->timestamp);
+	if (!(flags & VV_BUF_EOS)) {
+		unsigned int m;
+
+		spin_lock_irqsave(&ctx->buf_lock, irqf);
+		for (m = 0; m < ARRAY_SIZE(ctx->meta); m++) {
+			if (ctx->meta[m].ts == vbuf->vb2_buf.timestamp) {
+				vbuf->flags |= ctx->meta[m].flags;
+				vbuf->timecode = ctx->meta[m].tc;
+				break;
+			}
+		}
+		spin_unlock_irqrestore(&ctx->buf_lock, irqf);
+	}
 	if (flags & VV_BUF_EOS) {
 		static const struct v4l2_event eos = {
 			.type = V4L2_EVENT_EOS,
@@ -1066,6 +1185,13 @@ static void vv_send(struct vv_ctx *ctx, struct vv_buf *buf, bool src)
 
 	spin_lock_irqsave(&ctx->buf_lock, flags);
 	list_add_tail(&buf->list, src ? &ctx->src_busy : &ctx->dst_busy);
+	if (src) {
+		unsigned int m = ctx->meta_pos++ % ARRAY_SIZE(ctx->meta);
+
+		ctx->meta[m].ts = vb->timestamp;
+		ctx->meta[m].flags = buf->vb.flags & VV_META_FLAGS;
+		ctx->meta[m].tc = buf->vb.timecode;
+	}
 	spin_unlock_irqrestore(&ctx->buf_lock, flags);
 	ret = vv_cmd_async(ctx->dev, &req, sizeof(req),
 			   sizeof(struct vv_resource_queue_resp),
@@ -1116,10 +1242,16 @@ static int vv_start_streaming(struct vb2_queue *q, unsigned int count)
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(q);
 
+	/*
+	 * Sequence numbers count the frames of a stream: restarting CAPTURE
+	 * alone (after a source change) does not reset them.
+	 */
 	if (V4L2_TYPE_IS_OUTPUT(q->type)) {
 		ctx->src_seq = 0;
 		ctx->gop_count = 0;
-	} else {
+		if (!vb2_is_streaming(&ctx->dst_vq))
+			ctx->dst_seq = 0;
+	} else if (!vb2_is_streaming(&ctx->src_vq)) {
 		ctx->dst_seq = 0;
 	}
 	return 0;
@@ -1146,10 +1278,23 @@ static void vv_stop_streaming(struct vb2_queue *q)
 		list_del_init(&buf->list);
 		vb2_buffer_done(&buf->vb.vb2_buf, VB2_BUF_STATE_ERROR);
 	}
-	/* a drain in progress is cancelled by either clear */
-	if (ctx->state == VV_STATE_DRAINING || ctx->state == VV_STATE_STOPPED)
+	/*
+	 * A drain in progress is cancelled by either clear, and a stopped
+	 * codec restarts: send the input held back meanwhile.
+	 */
+	if (ctx->state == VV_STATE_DRAINING || ctx->state == VV_STATE_STOPPED) {
 		ctx->state = ctx->got_source_change || ctx->dev->encoder ?
 			     VV_STATE_RUNNING : VV_STATE_INIT;
+		if (!src) {
+			spin_lock_irqsave(&ctx->buf_lock, flags);
+			list_splice_init(&ctx->src_pending, &left);
+			spin_unlock_irqrestore(&ctx->buf_lock, flags);
+			list_for_each_entry_safe(buf, tmp, &left, list) {
+				list_del_init(&buf->list);
+				vv_send_src(ctx, buf);
+			}
+		}
+	}
 }
 
 static const struct vb2_ops vv_qops = {
@@ -1387,14 +1532,6 @@ void vv_handle_event(struct vv_dev *dev, u32 type, u32 stream_id)
 static int vv_open(struct file *file)
 {
 	struct vv_dev *dev = video_drvdata(file);
-	struct vv_stream_create req = {
-		.hdr.type = cpu_to_le32(VV_CMD_STREAM_CREATE),
-		.in_mem_type = cpu_to_le32(VV_MEM_GUEST_PAGES),
-		.out_mem_type = cpu_to_le32(VV_MEM_GUEST_PAGES),
-	};
-	struct vv_fmt_list *coded = dev->encoder ? &dev->out_fmts :
-						   &dev->in_fmts;
-	struct vv_hdr resp;
 	struct vv_ctx *ctx;
 	int ret;
 
@@ -1407,6 +1544,8 @@ static int vv_open(struct file *file)
 	INIT_LIST_HEAD(&ctx->dst_busy);
 	INIT_LIST_HEAD(&ctx->src_pending);
 	ctx->colorspace = V4L2_COLORSPACE_REC709;
+	ctx->in = dev->def_in;
+	ctx->out = dev->def_out;
 	v4l2_fh_init(&ctx->fh, video_devdata(file));
 	file->private_data = &ctx->fh;
 
@@ -1418,16 +1557,6 @@ static int vv_open(struct file *file)
 	if (ret < 0)
 		goto err_unlock;
 	ctx->stream_id = ret;
-	req.hdr.stream_id = cpu_to_le32(ctx->stream_id);
-	req.coded_format = cpu_to_le32(coded->fmt[0].vformat);
-	__get_task_comm(req.tag, sizeof(req.tag), current);
-	ret = vv_cmd_sync(dev, &req, sizeof(req), NULL, 0, &resp,
-			  sizeof(resp));
-	if (ret)
-		goto err_idr;
-	ret = vv_get_all_params(ctx);
-	if (ret)
-		goto err_destroy;
 	ctx->state = dev->encoder ? VV_STATE_RUNNING : VV_STATE_INIT;
 	if (dev->encoder) {
 		ctx->enc_crop.width = P(ctx->in.frame_width);
@@ -1435,7 +1564,7 @@ static int vv_open(struct file *file)
 	}
 	ret = vv_init_ctrls(ctx);
 	if (ret)
-		goto err_destroy;
+		goto err_idr;
 	vv_update_min_bufs(ctx);
 	ret = vv_init_queue(ctx, &ctx->src_vq,
 			    V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
@@ -1450,8 +1579,6 @@ static int vv_open(struct file *file)
 
 err_ctrls:
 	v4l2_ctrl_handler_free(&ctx->ctrls);
-err_destroy:
-	vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
 err_idr:
 	idr_remove(&dev->streams, ctx->stream_id);
 err_unlock:
@@ -1471,7 +1598,8 @@ static int vv_release(struct file *file)
 	v4l2_fh_del(&ctx->fh);
 	vb2_queue_release(&ctx->src_vq);
 	vb2_queue_release(&ctx->dst_vq);
-	vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
+	if (ctx->created)
+		vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
 	idr_remove(&dev->streams, ctx->stream_id);
 	mutex_unlock(&dev->lock);
 	v4l2_ctrl_handler_free(&ctx->ctrls);
@@ -1486,11 +1614,15 @@ static __poll_t vv_poll(struct file *file, poll_table *wait)
 	__poll_t req = poll_requested_events(wait), rc = 0;
 	bool any = false;
 
-	if (req & EPOLLPRI) {
-		poll_wait(file, &ctx->fh.wait, wait);
-		if (v4l2_event_pending(&ctx->fh))
-			rc |= EPOLLPRI;
-	}
+	/*
+	 * Register on every wait queue at the first call, even the ones of
+	 * queues not streaming yet: epoll only polls once.
+	 */
+	poll_wait(file, &ctx->fh.wait, wait);
+	poll_wait(file, &ctx->src_vq.done_wq, wait);
+	poll_wait(file, &ctx->dst_vq.done_wq, wait);
+	if ((req & EPOLLPRI) && v4l2_event_pending(&ctx->fh))
+		rc |= EPOLLPRI;
 	if (!(req & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM)))
 		return rc;
 	if (vb2_is_streaming(&ctx->src_vq)) {
@@ -1528,11 +1660,136 @@ static const struct v4l2_file_operations vv_fops = {
 	.mmap = vv_mmap,
 };
 
+/* Learn the parameters a new stream starts with */
+static int vv_probe_defaults(struct vv_dev *dev)
+{
+	struct vv_fmt_list *coded = dev->encoder ? &dev->out_fmts :
+						   &dev->in_fmts;
+	struct vv_ctx *ctx;
+	int ret;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->dev = dev;
+	ret = idr_alloc(&dev->streams, NULL, 1, 0, GFP_KERNEL);
+	if (ret < 0)
+		goto out;
+	ctx->stream_id = ret;
+	if (dev->encoder)
+		ctx->out.format = cpu_to_le32(coded->fmt[0].vformat);
+	else
+		ctx->in.format = cpu_to_le32(coded->fmt[0].vformat);
+	ret = vv_fmt_at(dev->encoder ? &dev->in_fmts : &dev->out_fmts, 0);
+	if (ret >= 0)
+		dev->def_raw = (dev->encoder ? &dev->in_fmts :
+				&dev->out_fmts)->fmt[ret].vformat;
+	ret = vv_create_stream(ctx);
+	if (ctx->created)
+		vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
+	idr_remove(&dev->streams, ctx->stream_id);
+	dev->def_in = ctx->in;
+	dev->def_out = ctx->out;
+out:
+	kfree(ctx);
+	return ret;
+}
+
+#ifdef CONFIG_MEDIA_CONTROLLER
+/*
+ * Media controller topology of a memory-to-memory codec, as user space
+ * (v4l2-compliance, libcamera-style tools) expects it: an I/O entity
+ * feeding the codec entity, which feeds a second I/O entity; both I/O
+ * entities are reached through the video node's interface.
+ */
+static int vv_mc_register(struct vv_dev *dev)
+{
+	struct media_device *mdev = &dev->mdev;
+	struct video_device *vfd = &dev->vfd;
+	struct media_entity *src = &vfd->entity;
+	const u32 lflags = MEDIA_LNK_FL_IMMUTABLE | MEDIA_LNK_FL_ENABLED;
+	int ret;
+
+	src->obj_type = MEDIA_ENTITY_TYPE_VIDEO_DEVICE;
+	src->function = MEDIA_ENT_F_IO_V4L;
+	src->name = kasprintf(GFP_KERNEL, "%s-source", vfd->name);
+	dev->proc.obj_type = MEDIA_ENTITY_TYPE_BASE;
+	dev->proc.function = dev->encoder ? MEDIA_ENT_F_PROC_VIDEO_ENCODER :
+					    MEDIA_ENT_F_PROC_VIDEO_DECODER;
+	dev->proc.name = kasprintf(GFP_KERNEL, "%s-proc", vfd->name);
+	dev->sink.obj_type = MEDIA_ENTITY_TYPE_BASE;
+	dev->sink.function = MEDIA_ENT_F_IO_V4L;
+	dev->sink.name = kasprintf(GFP_KERNEL, "%s-sink", vfd->name);
+	if (!src->name || !dev->proc.name || !dev->sink.name)
+		return -ENOMEM;
+
+	dev->src_pad.flags = MEDIA_PAD_FL_SOURCE;
+	dev->proc_pads[0].flags = MEDIA_PAD_FL_SINK;
+	dev->proc_pads[1].flags = MEDIA_PAD_FL_SOURCE;
+	dev->sink_pad.flags = MEDIA_PAD_FL_SINK;
+	ret = media_entity_pads_init(src, 1, &dev->src_pad);
+	if (!ret)
+		ret = media_entity_pads_init(&dev->proc, 2, dev->proc_pads);
+	if (!ret)
+		ret = media_entity_pads_init(&dev->sink, 1, &dev->sink_pad);
+	if (!ret)
+		ret = media_device_register_entity(mdev, src);
+	if (!ret)
+		ret = media_device_register_entity(mdev, &dev->proc);
+	if (!ret)
+		ret = media_device_register_entity(mdev, &dev->sink);
+	if (!ret)
+		ret = media_create_pad_link(src, 0, &dev->proc, 0, lflags);
+	if (!ret)
+		ret = media_create_pad_link(&dev->proc, 1, &dev->sink, 0,
+					    lflags);
+	if (ret)
+		return ret;
+	dev->intf = media_devnode_create(mdev, MEDIA_INTF_T_V4L_VIDEO, 0,
+					 VIDEO_MAJOR, vfd->minor);
+	if (!dev->intf)
+		return -ENOMEM;
+	if (!media_create_intf_link(src, &dev->intf->intf, lflags) ||
+	    !media_create_intf_link(&dev->sink, &dev->intf->intf, lflags))
+		return -ENOMEM;
+	return media_device_register(mdev);
+}
+
+static void vv_mc_unregister(struct vv_dev *dev)
+{
+	media_device_unregister(&dev->mdev);
+	if (dev->intf) {
+		media_remove_intf_links(&dev->intf->intf);
+		media_devnode_remove(dev->intf);
+		dev->intf = NULL;
+	}
+	media_device_unregister_entity(&dev->vfd.entity);
+	media_device_unregister_entity(&dev->proc);
+	media_device_unregister_entity(&dev->sink);
+	kfree(dev->vfd.entity.name);
+	kfree(dev->proc.name);
+	kfree(dev->sink.name);
+	media_device_cleanup(&dev->mdev);
+}
+#endif
+
 int vv_v4l2_register(struct vv_dev *dev)
 {
 	struct video_device *vfd = &dev->vfd;
 	int ret;
 
+	ret = vv_probe_defaults(dev);
+	if (ret)
+		return ret;
+#ifdef CONFIG_MEDIA_CONTROLLER
+	dev->mdev.dev = &dev->vdev->dev;
+	strscpy(dev->mdev.model, dev->encoder ? "virtio-video-encoder" :
+		"virtio-video-decoder", sizeof(dev->mdev.model));
+	snprintf(dev->mdev.bus_info, sizeof(dev->mdev.bus_info),
+		 "platform:%s", dev_name(&dev->vdev->dev));
+	media_device_init(&dev->mdev);
+	dev->v4l2_dev.mdev = &dev->mdev;
+#endif
 	ret = v4l2_device_register(&dev->vdev->dev, &dev->v4l2_dev);
 	if (ret)
 		return ret;
@@ -1561,11 +1818,23 @@ int vv_v4l2_register(struct vv_dev *dev)
 		v4l2_device_unregister(&dev->v4l2_dev);
 		return ret;
 	}
+#ifdef CONFIG_MEDIA_CONTROLLER
+	ret = vv_mc_register(dev);
+	if (ret) {
+		vv_mc_unregister(dev);
+		video_unregister_device(vfd);
+		v4l2_device_unregister(&dev->v4l2_dev);
+		return ret;
+	}
+#endif
 	return 0;
 }
 
 void vv_v4l2_unregister(struct vv_dev *dev)
 {
+#ifdef CONFIG_MEDIA_CONTROLLER
+	vv_mc_unregister(dev);
+#endif
 	video_unregister_device(&dev->vfd);
 	v4l2_device_unregister(&dev->v4l2_dev);
 }

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Guest side of tests/guest/run-guest-tests.sh: runs inside the test image
+# with the clips in /data; leaves its results in /out, which the host
+# checks (frame MD5s against the references, PSNR of the encodes,
+# v4l2-compliance logs).  Lines "RESULT <name> PASS|FAIL <detail>" are
+# checks decided here.
+D=/data
+O=/out
+# every step is bounded, so that one hang cannot lose the other results
+T="timeout -s KILL"
+step() { echo "guest: $*"; }
+result() { echo "RESULT $1 $2 ${3:-}" | tee -a $O/results.txt; }
+node() {
+	for n in /sys/class/video4linux/video*; do
+		[ "$(cat $n/name 2>/dev/null)" = "$1" ] && { echo /dev/${n##*/}; return; }
+	done
+}
+wait_nodes() {
+	i=0
+	while [ $i -lt 50 ]; do
+		[ -n "$(node virtio-video-dec)" ] && [ -n "$(node virtio-video-enc)" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+echo "guest: uptime $(cut -d' ' -f1 /proc/uptime)s" | tee $O/uptime-start.txt
+modprobe virtio_video
+if wait_nodes; then
+	result probe PASS "dec=$(node virtio-video-dec) enc=$(node virtio-video-enc)"
+else
+	result probe FAIL "video nodes missing"; dmesg | tail -20
+fi
+DEC=$(node virtio-video-dec)
+ENC=$(node virtio-video-enc)
+
+# Decoding: the host compares every frame's MD5 with the references.
+while read -r codec clip; do
+	[ -f "$D/$clip" ] || continue
+	echo "guest: decoding $clip"
+	$T 60 vvclient dec "$DEC" "$codec" "$D/$clip" > "$O/dec-$clip.txt" 2> "$O/dec-$clip.err"
+	echo "exit $?" >> "$O/dec-$clip.err"
+done <<LIST
+h264 BA1_Sony_D.h264
+hevc bear.hevc
+vp8 test-25fps.vp8.ivf
+vp9 test-25fps.vp9.ivf
+h264 DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+mpeg2 sample_h262_mpeg_audio.m2v
+mpeg4 sample_h263.m4v
+LIST
+
+# Seek: after 2 input buffers, STREAMOFF/STREAMON and start again
+$T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" -s 4096 -k 6 > "$O/seek.txt" 2> "$O/seek.err"
+echo "exit $?" >> "$O/seek.err"
+
+# Encoding: the host decodes the bitstreams and measures PSNR
+for codec in h264 hevc vp8 vp9; do
+	echo "guest: encoding $codec"
+	$T 60 vvclient enc "$ENC" $codec "$D/enc-src.nv12" 320 240 "$O/enc-$codec.bin" \
+		-b 2000000 -f 30 > "$O/enc-$codec.txt" 2> "$O/enc-$codec.err"
+	echo "exit $?" >> "$O/enc-$codec.err"
+done
+# GOP size (driver-side forced keyframes) and FORCE_KEY_FRAME
+step "encoding with GOP 10"
+$T 60 vvclient enc "$ENC" h264 "$D/enc-src.nv12" 320 240 "$O/enc-gop.bin" -g 10 -K 5 \
+	> "$O/enc-gop.txt" 2> "$O/enc-gop.err"
+echo "exit $?" >> "$O/enc-gop.err"
+
+# v4l2-compliance, streaming included, on our nodes and on vicodec
+step "v4l2-compliance decoder"
+$T 120 v4l2-compliance -d "$DEC" -s --stream-from="$D/BA1_Sony_D.h264" > $O/compliance-dec.txt 2>&1
+step "v4l2-compliance encoder"
+$T 120 v4l2-compliance -d "$ENC" -s > $O/compliance-enc.txt 2>&1
+if modprobe vicodec; then
+	sleep 0.2
+	step "v4l2-compliance vicodec"
+	$T 120 v4l2-compliance -d "$(node stateful-decoder)" -s > $O/compliance-vicodec-dec.txt 2>&1
+	$T 120 v4l2-compliance -d "$(node stateful-encoder)" -s > $O/compliance-vicodec-enc.txt 2>&1
+	rmmod vicodec
+else
+	echo "vicodec missing" > $O/compliance-vicodec-dec.txt
+	echo "vicodec missing" > $O/compliance-vicodec-enc.txt
+fi
+
+# Unload and reload; then decode again with contiguous buffers
+step "unload/reload"
+if rmmod virtio_video && [ -z "$(node virtio-video-dec)" ]; then
+	if modprobe virtio_video force_contig=1 && wait_nodes; then
+		result reload PASS "unloaded and reloaded, nodes back"
+	else
+		result reload FAIL "reload failed"
+	fi
+else
+	result reload FAIL "rmmod failed"
+fi
+dmesg | grep -q "contiguous buffers" && echo "contig mode active" > $O/contig-mode.txt
+DEC=$(node virtio-video-dec)
+step "decoding with contiguous buffers"
+$T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" > "$O/contig.txt" 2> "$O/contig.err"
+echo "exit $?" >> "$O/contig.err"
+
+dmesg > $O/dmesg.txt
+if dmesg | grep -q -E "BUG:|WARNING:|Oops|timed out"; then
+	result kernel-log FAIL "kernel warnings, see dmesg.txt"
+else
+	result kernel-log PASS "no BUG/WARNING/Oops/timeouts"
+fi
+echo "guest: uptime $(cut -d' ' -f1 /proc/uptime)s" | tee $O/uptime-end.txt

@@ -22,7 +22,11 @@
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-video.h"
+#include "exec/memory.h"
+#include "migration/blocker.h"
+#include "migration/qemu-file-types.h"
 #include "migration/vmstate.h"
+#include "system/runstate.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "trace.h"
 #include "video/vv-engine.h"
@@ -30,6 +34,8 @@
 #define VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE      1024
 #define VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE    256
 #define VIRTIO_VIDEO_DEFAULT_MAX_STREAMS    32
+/* Largest stream state a migration may bring (history, queued bitstream) */
+#define VIRTIO_VIDEO_MAX_STATE              ((uint64_t)256 << 30)
 
 /* Ranges of the numeric properties, checked at realize. */
 typedef struct VirtIOVideoLimit {
@@ -52,6 +58,7 @@ static const VirtIOVideoLimit virtio_video_limits[] = {
     VIRTIO_VIDEO_LIMIT("max-mapped-mb", max_mapped_mb, 1, 1024 * 1024),
     VIRTIO_VIDEO_LIMIT("max-width", max_width, 16, VV_ENGINE_MAX_DIM),
     VIRTIO_VIDEO_LIMIT("max-height", max_height, 16, VV_ENGINE_MAX_DIM),
+    VIRTIO_VIDEO_LIMIT("migrate-history-mb", migrate_history_mb, 1, 65536),
 };
 
 static void virtio_video_guest_error(void *opaque, const char *msg)
@@ -100,6 +107,17 @@ static void virtio_video_unmap(void *opaque, void *host, uint64_t len,
                      write ? len : 0);
 }
 
+/* A worker wrote guest memory through a mapping: migration must resend it. */
+static void virtio_video_dirty(void *opaque, void *host, uint64_t len)
+{
+    ram_addr_t offset;
+    MemoryRegion *mr = memory_region_from_host(host, &offset);
+
+    if (mr) {
+        memory_region_set_dirty(mr, offset, len);
+    }
+}
+
 static void virtio_video_kick(void *opaque)
 {
     VirtIOVideo *v = opaque;
@@ -110,6 +128,7 @@ static void virtio_video_kick(void *opaque)
 static const VvEngineOps virtio_video_engine_ops = {
     .map = virtio_video_map,
     .unmap = virtio_video_unmap,
+    .dirty = virtio_video_dirty,
     .kick = virtio_video_kick,
     .guest_error = virtio_video_guest_error,
 };
@@ -148,12 +167,35 @@ static bool virtio_video_deliver_event(void *opaque, const void *event,
     return true;
 }
 
+/*
+ * A decoder stream that outgrew migrate-history-mb cannot migrate until its
+ * codec is fresh again: say so with a migration blocker meanwhile.
+ */
+static void virtio_video_update_blocker(VirtIOVideo *v)
+{
+    bool block = vv_engine_unmigratable(v->engine) > 0;
+
+    if (block && !v->migration_blocker) {
+        error_setg(&v->migration_blocker, "virtio-video: a decoder stream "
+                   "has more bitstream since its last drain, seek or "
+                   "VP8/VP9 keyframe than migrate-history-mb allows to "
+                   "replay on the destination");
+        if (migrate_add_blocker_internal(&v->migration_blocker, NULL) < 0) {
+            /* migrating already: saving the stream will fail instead */
+            g_assert(!v->migration_blocker);
+        }
+    } else if (!block && v->migration_blocker) {
+        migrate_del_blocker(&v->migration_blocker);
+    }
+}
+
 static void virtio_video_flush(VirtIOVideo *v)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(v);
 
     vv_engine_poll(v->engine, virtio_video_complete,
                    virtio_video_deliver_event, v);
+    virtio_video_update_blocker(v);
     if (v->cmd_pushed) {
         v->cmd_pushed = false;
         virtio_notify(vdev, v->cmd_vq);
@@ -274,6 +316,157 @@ static bool queue_size_valid(uint16_t size)
     return size && size <= VIRTQUEUE_MAX_SIZE && is_power_of_2(size);
 }
 
+/* The engine gives back elements it held when the device is reset. */
+static void virtio_video_drop(void *opaque, void *token)
+{
+    g_free(token);
+}
+
+/*
+ * The VM stops (migration, snapshot, pause): stop the stream workers
+ * between two steps and deliver what they finished, so that nothing
+ * touches guest memory or the rings while it is stopped and the streams'
+ * state holds still for migration.
+ */
+static void virtio_video_vm_state_change(void *opaque, bool running,
+                                         RunState state)
+{
+    VirtIOVideo *v = opaque;
+
+    if (running) {
+        vv_engine_resume(v->engine);
+        return;
+    }
+    vv_engine_pause(v->engine);
+    if (!VIRTIO_DEVICE(v)->broken) {
+        virtio_video_flush(v);
+    }
+}
+
+static void virtio_video_put_token(void *opaque, void *token)
+{
+    g_ptr_array_add(opaque, token);
+}
+
+/*
+ * After the virtio core's state: the engine's description of the streams,
+ * then the command queue elements its pending commands hold.
+ */
+static int virtio_video_save_streams(QEMUFile *f, void *opaque, size_t size,
+                                     const VMStateField *field,
+                                     JSONWriter *vmdesc)
+{
+    VirtIOVideo *v = opaque;
+    g_autoptr(GPtrArray) elems = g_ptr_array_new();
+    g_autofree char *err = NULL;
+    g_autofree void *state = NULL;
+    size_t len = 0;
+    guint i;
+
+    vv_engine_pause(v->engine);
+    virtio_video_flush(v);
+    state = vv_engine_save(v->engine, &len, virtio_video_put_token, elems,
+                           &err);
+    if (!state) {
+        error_report("virtio-video: cannot migrate: %s", err);
+        return -EINVAL;
+    }
+    trace_virtio_video_save(v, vv_engine_num_streams(v->engine), len,
+                            elems->len);
+    qemu_put_be64(f, len);
+    qemu_put_buffer(f, state, len);
+    qemu_put_be32(f, elems->len);
+    for (i = 0; i < elems->len; i++) {
+        qemu_put_virtqueue_element(VIRTIO_DEVICE(v), f,
+                                   g_ptr_array_index(elems, i));
+    }
+    return 0;
+}
+
+/* Elements in order; each is taken once. */
+static void *virtio_video_get_token(void *opaque, uint32_t index)
+{
+    GPtrArray *elems = opaque;
+    void *elem;
+
+    if (index >= elems->len) {
+        return NULL;
+    }
+    elem = g_ptr_array_index(elems, index);
+    g_ptr_array_index(elems, index) = NULL;
+    return elem;
+}
+
+static int virtio_video_load_streams(QEMUFile *f, void *opaque, size_t size,
+                                     const VMStateField *field)
+{
+    VirtIOVideo *v = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(v);
+    g_autoptr(GPtrArray) elems = g_ptr_array_new_with_free_func(g_free);
+    g_autofree uint8_t *state = NULL;
+    g_autofree char *err = NULL;
+    uint64_t len = qemu_get_be64(f);
+    uint32_t n, i;
+
+    if (len > VIRTIO_VIDEO_MAX_STATE) {
+        error_report("virtio-video: %" PRIu64 " bytes of stream state", len);
+        return -EINVAL;
+    }
+    state = g_malloc(len ?: 1);
+    qemu_get_buffer(f, state, len);
+    n = qemu_get_be32(f);
+    if (n > virtio_queue_get_num(vdev, 0)) {
+        error_report("virtio-video: %u commands in flight", n);
+        return -EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        g_ptr_array_add(elems, qemu_get_virtqueue_element(vdev, f,
+                                                  sizeof(VirtQueueElement)));
+    }
+
+    /* whatever this device did before is replaced */
+    vv_engine_reset(v->engine, virtio_video_drop, v);
+    vv_engine_pause(v->engine);
+    if (!vv_engine_load(v->engine, state, len, virtio_video_get_token, elems,
+                        &err)) {
+        error_report("virtio-video: bad stream state: %s", err);
+        vv_engine_reset(v->engine, virtio_video_drop, v);
+        return -EINVAL;
+    }
+    for (i = 0; i < elems->len; i++) {
+        if (g_ptr_array_index(elems, i)) {
+            error_report("virtio-video: command %u of the stream state has "
+                         "no owner", i);
+            vv_engine_reset(v->engine, virtio_video_drop, v);
+            return -EINVAL;
+        }
+    }
+    trace_virtio_video_load(v, vv_engine_num_streams(v->engine), len, n);
+    if (runstate_is_running()) {
+        vv_engine_resume(v->engine);
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_video = {
+    .name = "virtio-video",
+    .minimum_version_id = 2,
+    .version_id = 2,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        {
+            .name = "virtio-video-streams",
+            .info = &(const VMStateInfo) {
+                .name = "virtio-video-streams",
+                .get = virtio_video_load_streams,
+                .put = virtio_video_save_streams,
+            },
+            .flags = VMS_SINGLE,
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static void virtio_video_realize(DeviceState *dev, Error **errp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
@@ -290,6 +483,7 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
         .max_mapped_bytes = (uint64_t)v->max_mapped_mb << 20,
         .max_width = v->max_width,
         .max_height = v->max_height,
+        .max_history_bytes = (uint64_t)v->migrate_history_mb << 20,
         .ops = &virtio_video_engine_ops,
         .opaque = v,
     };
@@ -338,6 +532,8 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
     v->resp_buf = g_malloc0(v->resp_buf_size);
     v->bh = qemu_bh_new_guarded(virtio_video_bh, v,
                                 &DEVICE(v)->mem_reentrancy_guard);
+    v->vmstate = qemu_add_vm_change_state_handler(
+        virtio_video_vm_state_change, v);
 
     virtio_init(vdev, vv_engine_virtio_id(v->engine),
                 sizeof(struct virtio_video_config));
@@ -350,18 +546,16 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
                                vv_engine_max_caps_length(v->engine));
 }
 
-/* The engine gives back elements it held when the device is reset. */
-static void virtio_video_drop(void *opaque, void *token)
-{
-    g_free(token);
-}
-
 static void virtio_video_unrealize(DeviceState *dev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOVideo *v = VIRTIO_VIDEO(dev);
 
+    qemu_del_vm_change_state_handler(v->vmstate);
     vv_engine_free(v->engine, virtio_video_drop, v);
+    if (v->migration_blocker) {
+        migrate_del_blocker(&v->migration_blocker);
+    }
     v->engine = NULL;
     qemu_bh_delete(v->bh);
     virtio_delete_queue(v->cmd_vq);
@@ -379,35 +573,8 @@ static void virtio_video_reset(VirtIODevice *vdev)
     /* stops every worker: nothing is written to the guest after this */
     vv_engine_reset(v->engine, virtio_video_drop, v);
     v->cmd_pushed = v->event_pushed = false;
+    virtio_video_update_blocker(v);
 }
-
-/*
- * Stream state (codec sessions, queued buffers) is not migrated yet: refuse
- * to save a device with open streams rather than lose them silently.
- */
-static int virtio_video_pre_save(void *opaque)
-{
-    VirtIOVideo *v = opaque;
-    unsigned n = vv_engine_num_streams(v->engine);
-
-    if (n) {
-        error_report("virtio-video: cannot migrate while the guest has %u "
-                     "open stream(s); close them first", n);
-        return -EBUSY;
-    }
-    return 0;
-}
-
-static const VMStateDescription vmstate_virtio_video = {
-    .name = "virtio-video",
-    .minimum_version_id = 1,
-    .version_id = 1,
-    .pre_save = virtio_video_pre_save,
-    .fields = (const VMStateField[]) {
-        VMSTATE_VIRTIO_DEVICE,
-        VMSTATE_END_OF_LIST()
-    },
-};
 
 static const Property virtio_video_properties[] = {
     DEFINE_PROP_STRING("mode", VirtIOVideo, mode),
@@ -429,6 +596,8 @@ static const Property virtio_video_properties[] = {
     DEFINE_PROP_UINT32("max-width", VirtIOVideo, max_width, VV_ENGINE_MAX_DIM),
     DEFINE_PROP_UINT32("max-height", VirtIOVideo, max_height,
                        VV_ENGINE_MAX_DIM),
+    DEFINE_PROP_UINT32("migrate-history-mb", VirtIOVideo, migrate_history_mb,
+                       256),
 };
 
 /*
@@ -495,6 +664,10 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
         "widest frame the device decodes or encodes (16-8192)");
     object_class_property_set_description(klass, "max-height",
         "tallest frame the device decodes or encodes (16-8192)");
+    object_class_property_set_description(klass, "migrate-history-mb",
+        "MiB of bitstream all decoder streams together keep to re-prime "
+        "their decoder after live migration (1-65536); a stream past it "
+        "cannot migrate until its next keyframe (VP8/VP9) or drain");
     object_class_property_set_description(klass, "av1",
         "decoder: also offer AV1 as format 0x1007, a project extension "
         "that existing guest drivers do not know (default off)");

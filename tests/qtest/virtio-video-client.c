@@ -963,6 +963,48 @@ out:
     return units;
 }
 
+bool vvc_run_ffmpeg(const char *const *args, char **err)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *out = NULL, *errs = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status = 0;
+
+    g_ptr_array_add(argv, (gpointer)"ffmpeg");
+    g_ptr_array_add(argv, (gpointer)"-nostdin");
+    g_ptr_array_add(argv, (gpointer)"-hide_banner");
+    g_ptr_array_add(argv, (gpointer)"-v");
+    g_ptr_array_add(argv, (gpointer)"error");
+    g_ptr_array_add(argv, (gpointer)"-y");
+    for (; *args; args++) {
+        g_ptr_array_add(argv, (gpointer)*args);
+    }
+    g_ptr_array_add(argv, NULL);
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+                      NULL, NULL, &out, &errs, &status, &gerr) ||
+        !WIFEXITED(status) || WEXITSTATUS(status)) {
+        *err = g_strdup_printf("ffmpeg failed: %s",
+                               gerr ? gerr->message : errs);
+        return false;
+    }
+    return true;
+}
+
+char *vvc_ffmpeg_framemd5(const char *path, const char *pix_fmt, char **err)
+{
+    g_autofree char *ref = g_strdup_printf("%s.%s.framemd5", path, pix_fmt);
+    const char *args[] = {
+        "-flags", "unaligned", "-i", path, "-map", "0:v:0",
+        "-fps_mode", "passthrough", "-autoscale", "0", "-pix_fmt", pix_fmt,
+        "-f", "framemd5", ref, NULL
+    };
+
+    if (!g_file_test(ref, G_FILE_TEST_EXISTS) && !vvc_run_ffmpeg(args, err)) {
+        return NULL;
+    }
+    return g_steal_pointer(&ref);
+}
+
 GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
                         char **err)
 {
@@ -1792,6 +1834,10 @@ static void pump(VvcDecoder *d)
                     }
                 }
             }
+        }
+        if (o->hook && n >= o->hook_after) {
+            d->hook_done = true;
+            o->hook(o->hook_opaque);
         }
         if (o->clear_input_after && n >= o->clear_input_after) {
             d->hook_done = true;

@@ -251,6 +251,15 @@ GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
 /* The units cut into fixed-size chunks of the concatenated bytes. */
 GPtrArray *vvc_chunk_units(GPtrArray *units, size_t chunk_size);
 
+/* Run the ffmpeg command-line tool; false and *err when it fails. */
+bool vvc_run_ffmpeg(const char *const *args, char **err);
+/*
+ * Per-frame MD5s of @path as ffmpeg decodes it to @pix_fmt, computed by the
+ * ffmpeg tool into <path>.<pix_fmt>.framemd5 (once); that file's name, or
+ * NULL and *err.
+ */
+char *vvc_ffmpeg_framemd5(const char *path, const char *pix_fmt, char **err);
+
 /* The md5 column of a framemd5 file (a GPtrArray of strings), or NULL. */
 GPtrArray *vvc_read_framemd5(const char *path, char **err);
 
@@ -318,6 +327,10 @@ typedef struct VvcDecodeOpts {
     unsigned clear_output_after;    /* frames, then QUEUE_CLEAR(OUTPUT) */
     unsigned destroy_after;     /* frames, then STREAM_DESTROY in flight */
     bool no_drain;              /* stop once every input has completed */
+    /* once @hook_after frames are out, call @hook (e.g. migrate) */
+    unsigned hook_after;
+    void (*hook)(void *opaque);
+    void *hook_opaque;
     VvcDecodeStats *stats;      /* optional */
 } VvcDecodeOpts;
 

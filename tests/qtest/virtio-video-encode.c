@@ -207,7 +207,7 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     Checker k = { 0 };
     VvcParams p = { 0 }, inp;
     uint32_t next = 0, drain_tag = 0, type, in_size, i;
-    bool eos = false, ok = false;
+    bool eos = false, ok = false, hooked = false;
     gint64 t_start = 0;
 
     memset(r, 0, sizeof(*r));
@@ -330,6 +330,10 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
             if (in_tag[i] ||
                 (t->bench_distinct && next % t->bench_distinct != i)) {
                 continue;
+            }
+            if (t->hook && next == t->hook_at && !hooked) {
+                hooked = true;
+                t->hook(t->hook_opaque);
             }
             if ((int)next == t->force_keyframe_at) {
                 uint8_t req[16] = { 0 };

@@ -35,6 +35,10 @@ typedef struct VvcEncodeCase {
      * or checked (the harness must not be the bottleneck).  0: off.
      */
     unsigned bench_distinct;
+    /* before frame @hook_at is queued, call @hook (e.g. migrate) */
+    unsigned hook_at;
+    void (*hook)(void *opaque);
+    void *hook_opaque;
 } VvcEncodeCase;
 
 typedef struct VvcEncodeResult {

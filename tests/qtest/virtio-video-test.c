@@ -507,25 +507,10 @@ static void gen_cleanup(void)
 
 static bool run_ffmpeg(const char *const *args)
 {
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autofree char *out = NULL, *errs = NULL;
-    g_autoptr(GError) gerr = NULL;
-    int status = 0;
+    g_autofree char *err = NULL;
 
-    g_ptr_array_add(argv, (gpointer)"ffmpeg");
-    g_ptr_array_add(argv, (gpointer)"-nostdin");
-    g_ptr_array_add(argv, (gpointer)"-hide_banner");
-    g_ptr_array_add(argv, (gpointer)"-v");
-    g_ptr_array_add(argv, (gpointer)"error");
-    g_ptr_array_add(argv, (gpointer)"-y");
-    for (; *args; args++) {
-        g_ptr_array_add(argv, (gpointer)*args);
-    }
-    g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
-                      NULL, NULL, &out, &errs, &status, &gerr) ||
-        !WIFEXITED(status) || WEXITSTATUS(status)) {
-        g_test_message("ffmpeg failed: %s", gerr ? gerr->message : errs);
+    if (!vvc_run_ffmpeg(args, &err)) {
+        g_test_message("%s", err);
         return false;
     }
     return true;
@@ -534,17 +519,13 @@ static bool run_ffmpeg(const char *const *args)
 /* Reference checksums of @path for ffmpeg pixel format @pix_fmt. */
 static char *gen_reference(const char *path, const char *pix_fmt)
 {
-    g_autofree char *ref = g_strdup_printf("%s.%s.framemd5", path, pix_fmt);
-    const char *args[] = {
-        "-flags", "unaligned", "-i", path, "-map", "0:v:0",
-        "-fps_mode", "passthrough", "-autoscale", "0", "-pix_fmt", pix_fmt,
-        "-f", "framemd5", ref, NULL
-    };
+    g_autofree char *err = NULL;
+    char *ref = vvc_ffmpeg_framemd5(path, pix_fmt, &err);
 
-    if (!g_file_test(ref, G_FILE_TEST_EXISTS) && !run_ffmpeg(args)) {
-        return NULL;
+    if (!ref) {
+        g_test_message("%s", err);
     }
-    return g_steal_pointer(&ref);
+    return ref;
 }
 
 typedef struct GenCodec {

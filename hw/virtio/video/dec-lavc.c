@@ -25,7 +25,6 @@
 
 G_STATIC_ASSERT(VV_BITSTREAM_PADDING >= AV_INPUT_BUFFER_PADDING_SIZE);
 
-/* Largest picture the decoder may allocate (the capability maximum). */
 /* Input buffers whose position is remembered (as the stream's cookies). */
 #define VV_DEC_CHUNKS       VV_COOKIE_RING
 
@@ -43,7 +42,27 @@ struct VvDecoder {
     bool eof_sent;
     uint32_t max_w, max_h;          /* the device's frame size limit */
     gint oversize;                  /* a picture passed it (atomic) */
+
+    /*
+     * Migration: every input buffer since the codec was last fresh (open,
+     * reset) or, for VP8/VP9, since the last keyframe that came out, and
+     * how many frames the codec gave since.  Replaying them into a fresh
+     * codec and dropping that many frames puts another decoder in the
+     * same state.
+     */
+    VvEngine *e;                    /* the history allowance */
+    GQueue history;                 /* VvDecInput */
+    bool history_lost;              /* over the allowance: cannot migrate */
+    uint64_t received;              /* frames given since the history base */
+    uint64_t skip;                  /* replaying: frames to throw away */
+    int64_t key_seq;                /* VP8/VP9: keyframe pushed, not out yet */
 };
+
+typedef struct VvDecInput {
+    uint64_t seq;
+    size_t size;
+    uint8_t data[];
+} VvDecInput;
 
 /*
  * Picture buffers are allocated here, from the codec's threads too: refuse
@@ -61,7 +80,7 @@ static int get_buffer_capped(AVCodecContext *ctx, AVFrame *frame, int flags)
     return avcodec_default_get_buffer2(ctx, frame, flags);
 }
 
-VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
+VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
                        uint32_t max_w, uint32_t max_h, char **err)
 {
     const VvLavcFormat *lf = vv_lavc_format(coded_format);
@@ -89,6 +108,12 @@ VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
     d->max_h = max_h;
     d->ctx->opaque = d;
     d->ctx->get_buffer2 = get_buffer_capped;
+#if LIBAVCODEC_VERSION_MAJOR < 60
+    /* it is thread-safe (libavcodec 60 requires that of every callback) */
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    d->ctx->thread_safe_callbacks = 1;
+    G_GNUC_END_IGNORE_DEPRECATIONS
+#endif
     d->ctx->max_pixels = (int64_t)VV_ENGINE_MAX_DIM * VV_ENGINE_MAX_DIM;
     ret = avcodec_open2(d->ctx, codec, NULL);
     if (ret < 0) {
@@ -108,7 +133,155 @@ VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
         }
     }
     g_queue_init(&d->pkts);
+    g_queue_init(&d->history);
+    d->e = e;
+    d->key_seq = -1;
     return d;
+}
+
+static void history_drop(VvDecoder *d, VvDecInput *in)
+{
+    vv_history_release(d->e, in->size);
+    g_free(in);
+}
+
+/* Forget the history: the codec is fresh again (or it was lost). */
+static void history_clear(VvDecoder *d)
+{
+    VvDecInput *in;
+
+    while ((in = g_queue_pop_head(&d->history))) {
+        history_drop(d, in);
+    }
+    d->received = 0;
+    d->key_seq = -1;
+}
+
+/*
+ * Does a VP8 or VP9 frame (the first of a VP9 superframe) start with a
+ * keyframe?  Decoding from there needs nothing that came before.
+ */
+static bool vpx_keyframe(enum AVCodecID id, const uint8_t *p, size_t size)
+{
+    unsigned profile, bit = 2;
+
+    if (!size) {
+        return false;
+    }
+    if (id == AV_CODEC_ID_VP8) {
+        return !(p[0] & 1);                 /* frame tag: key_frame is 0 */
+    }
+    if (id != AV_CODEC_ID_VP9 || (p[0] >> 6) != 2) {
+        return false;                       /* frame_marker */
+    }
+    profile = (p[0] >> 5 & 1) | (p[0] >> 4 & 1) << 1;
+    bit += 2 + (profile == 3);              /* profile bits, reserved_zero */
+    if (p[0] << bit & 0x80) {
+        return false;                       /* show_existing_frame */
+    }
+    return !(p[0] << (bit + 1) & 0x80);     /* frame_type: KEY_FRAME is 0 */
+}
+
+static void set_history_lost(VvDecoder *d, bool lost)
+{
+    if (lost && !d->history_lost) {
+        g_atomic_int_inc(&d->e->unmigratable);
+    } else if (!lost && d->history_lost) {
+        g_atomic_int_dec_and_test(&d->e->unmigratable);
+    }
+    d->history_lost = lost;
+}
+
+static void history_push(VvDecoder *d, const uint8_t *data, size_t size,
+                         uint64_t seq)
+{
+    VvDecInput *in;
+
+    if (d->history_lost) {
+        return;
+    }
+    if (!vv_history_reserve(d->e, size)) {
+        history_clear(d);
+        set_history_lost(d, true);
+        return;
+    }
+    in = g_malloc(sizeof(*in) + size);
+    in->seq = seq;
+    in->size = size;
+    memcpy(in->data, data, size);
+    g_queue_push_tail(&d->history, in);
+    if (!d->byte_stream && vpx_keyframe(d->ctx->codec_id, data, size)) {
+        d->key_seq = seq;
+    }
+}
+
+/*
+ * A frame came out.  VP8 and VP9 give frames in decoding order: once the
+ * frame of a keyframe is out, everything before it is out too, and a fresh
+ * codec fed from that keyframe on gives the same frames from there.
+ */
+static void history_frame_out(VvDecoder *d, const AVFrame *frame)
+{
+    VvDecInput *in;
+
+    d->received++;
+    if (d->key_seq < 0 || frame->pts < d->key_seq) {
+        return;
+    }
+    while ((in = g_queue_peek_head(&d->history)) &&
+           in->seq < (uint64_t)d->key_seq) {
+        g_queue_pop_head(&d->history);
+        history_drop(d, in);
+    }
+    d->received = 1;
+    d->key_seq = -1;
+}
+
+bool vv_dec_save(VvDecoder *d, GByteArray *out, bool pending, char **err)
+{
+    GList *l;
+
+    if (d->history_lost) {
+        *err = g_strdup("the bitstream since the codec's last fresh start "
+                        "is larger than migrate-history-mb");
+        return false;
+    }
+    vv_put_u8(out, d->drain);
+    vv_put_u64(out, d->received + d->skip - pending);
+    vv_put_u32(out, g_queue_get_length(&d->history));
+    for (l = d->history.head; l; l = l->next) {
+        VvDecInput *in = l->data;
+
+        vv_put_u64(out, in->seq);
+        vv_put_blob(out, in->data, in->size);
+    }
+    return true;
+}
+
+bool vv_dec_load(VvDecoder *d, VvReader *r)
+{
+    bool drain = vv_get_u8(r);
+    uint64_t skip = vv_get_u64(r);
+    uint32_t n = vv_get_u32(r), i;
+
+    for (i = 0; i < n && !r->bad; i++) {
+        uint64_t seq = vv_get_u64(r);
+        size_t size;
+        const uint8_t *data = vv_get_blob(r, &size);
+
+        if (data) {
+            g_autofree uint8_t *copy = g_malloc(size + VV_BITSTREAM_PADDING);
+
+            memcpy(copy, data, size);
+            memset(copy + size, 0, VV_BITSTREAM_PADDING);
+            vv_dec_push(d, copy, size, seq);
+        }
+    }
+    if (drain) {
+        vv_dec_drain(d);
+    }
+    d->skip = skip;
+    return !r->bad && !d->history_lost;
 }
 
 static void drop_packets(VvDecoder *d)
@@ -126,6 +299,8 @@ void vv_dec_free(VvDecoder *d)
         return;
     }
     drop_packets(d);
+    history_clear(d);
+    set_history_lost(d, false);
     if (d->parser) {
         av_parser_close(d->parser);
     }
@@ -196,6 +371,7 @@ void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
     if (!size) {
         return;
     }
+    history_push(d, data, size, seq);
     if (d->byte_stream) {
         if (d->parser) {
             d->chunk_start[d->chunks % VV_DEC_CHUNKS] = d->bytes_in;
@@ -227,7 +403,17 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
             av_frame_unref(frame);
             return AVERROR(ERANGE);
         }
-        if (ret == 0 || ret == AVERROR_EOF) {
+        if (ret == 0) {
+            history_frame_out(d, frame);
+            if (d->skip) {
+                /* replaying after migration: the guest had this one */
+                d->skip--;
+                av_frame_unref(frame);
+                continue;
+            }
+            return 0;
+        }
+        if (ret == AVERROR_EOF) {
             return ret;
         }
         /*
@@ -257,6 +443,9 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
 void vv_dec_reset(VvDecoder *d)
 {
     drop_packets(d);
+    history_clear(d);
+    set_history_lost(d, false);
+    d->skip = 0;
     avcodec_flush_buffers(d->ctx);
     if (d->parser) {
         av_parser_close(d->parser);

@@ -225,8 +225,18 @@ void vv_enc_stream_init(VvStream *s, uint32_t coded_format)
     s->pkt = av_packet_alloc();
 }
 
+static void drop_backlog(VvStream *s)
+{
+    AVPacket *pkt;
+
+    while ((pkt = g_queue_pop_head(&s->pkt_backlog))) {
+        av_packet_free(&pkt);
+    }
+}
+
 void vv_enc_stream_free(VvStream *s)
 {
+    drop_backlog(s);
     enc_free(s->enc);
     s->enc = NULL;
     av_packet_free(&s->pkt);
@@ -237,6 +247,7 @@ void vv_enc_reset(VvStream *s)
     if (s->pkt) {
         av_packet_unref(s->pkt);
     }
+    drop_backlog(s);
     enc_free(s->enc);
     s->enc = NULL;
     s->enc_active = false;
@@ -316,6 +327,11 @@ static void encode_input(VvStream *s, VvJob *job)
     s->enc_active = true;
 }
 
+int vv_enc_receive(VvStream *s, AVPacket *pkt)
+{
+    return s->enc ? avcodec_receive_packet(s->enc->ctx, pkt) : AVERROR_EOF;
+}
+
 /* Write the pending packet into a bitstream buffer; lock held. */
 static bool write_packet(VvStream *s)
 {
@@ -355,6 +371,12 @@ bool vv_enc_step(VvStream *s)
         return vv_fail_next_input(s);
     }
 
+    if (!s->pkt->data && !g_queue_is_empty(&s->pkt_backlog)) {
+        AVPacket *next = g_queue_pop_head(&s->pkt_backlog);
+
+        av_packet_move_ref(s->pkt, next);
+        av_packet_free(&next);
+    }
     if (s->pkt->data) {
         return write_packet(s);
     }
@@ -367,7 +389,7 @@ bool vv_enc_step(VvStream *s)
         int ret;
 
         g_mutex_unlock(&s->lock);
-        ret = avcodec_receive_packet(s->enc->ctx, s->pkt);
+        ret = vv_enc_receive(s, s->pkt);
         g_mutex_lock(&s->lock);
         if (ret == 0) {
             s->t_ready = g_get_monotonic_time();

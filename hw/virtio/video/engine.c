@@ -31,6 +31,7 @@ G_STATIC_ASSERT(VV_ENGINE_MAX_DIM == VV_LAYOUT_MAX_DIM);
 #define VV_DEFAULT_RESOURCES    256
 #define VV_DEFAULT_QUEUED       256
 #define VV_DEFAULT_MAPPED       ((uint64_t)8 << 30)
+#define VV_DEFAULT_HISTORY      ((uint64_t)256 << 20)
 /* Bitstream held by default, all streams together. */
 #define VV_DEFAULT_BITSTREAM_HELD   (256 * 1024 * 1024)
 /* Bitstream buffer sizes the guest may ask for. */
@@ -47,14 +48,10 @@ typedef struct VvCompletion {
     gint64 t_ready;             /* picture/packet: when the codec gave it */
     void *token;
     VvStream *gone;             /* a destroyed stream to free */
+    VvBacking *written;         /* guest memory the device wrote */
     size_t len;
     uint8_t resp[sizeof(struct virtio_video_resource_queue_resp)];
 } VvCompletion;
-
-typedef struct VvEventMsg {
-    uint64_t seq;
-    uint8_t ev[sizeof(struct virtio_video_event)];
-} VvEventMsg;
 
 void vv_guest_error(VvEngine *e, const char *fmt, ...)
 {
@@ -118,6 +115,9 @@ void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
     vv_st64(c->resp + 8, timestamp);
     vv_st32(c->resp + 16, flags);
     vv_st32(c->resp + 20, size);
+    if (stats && stats->backing && stats->backing->write) {
+        c->written = vv_backing_ref(stats->backing);
+    }
     if (stats && stats->t_ready) {
         c->t_ready = stats->t_ready;
         g_mutex_lock(&e->lock);
@@ -214,6 +214,9 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     }
     if (!e->cfg.max_entries || e->cfg.max_entries > VV_MAX_ENTRIES) {
         e->cfg.max_entries = VV_MAX_ENTRIES;
+    }
+    if (!e->cfg.max_history_bytes) {
+        e->cfg.max_history_bytes = VV_DEFAULT_HISTORY;
     }
     if (!e->cfg.max_mapped_bytes) {
         e->cfg.max_mapped_bytes = VV_DEFAULT_MAPPED;
@@ -468,15 +471,10 @@ static VvCmdStatus cmd_stream_drain(Cmd *c, VvStream *s)
     return VV_CMD_PENDING;
 }
 
-/*
- * Map the guest entries of a RESOURCE_CREATE; NULL, *code and *why on
- * failure.
- */
-static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
-                              uint32_t *code, const char **why)
+VvBacking *vv_map_entries(VvEngine *e, bool write, unsigned num_planes,
+                          const uint32_t *counts, const uint8_t *ent,
+                          uint32_t n, uint32_t *code, const char **why)
 {
-    const uint32_t n = req->u.resource_create.total_entries;
-    const uint8_t *ent = req->u.resource_create.entries;
     uint64_t total = 0;
     unsigned plane, i = 0;
     VvBacking *b;
@@ -503,14 +501,14 @@ static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
     b->ref = 1;
     b->e = e;
     b->write = write;
-    b->num_planes = req->u.resource_create.num_planes;
+    b->num_planes = num_planes;
     for (plane = 0; plane < b->num_planes; plane++) {
-        uint32_t count = req->u.resource_create.num_entries[plane];
+        uint32_t count = counts[plane];
         unsigned j;
 
         b->planes[plane].first = i;
         b->planes[plane].count = count;
-        for (j = 0; j < count; j++, i++, ent += 16) {
+        for (j = 0; j < count && i < n; j++, i++, ent += 16) {
             uint64_t addr = vv_ld64(ent);
             uint32_t len = vv_ld32(ent + 8);
 
@@ -522,10 +520,16 @@ static VvBacking *map_backing(VvEngine *e, const VvRequest *req, bool write,
                 goto fail;
             }
             b->segs[i].len = len;
+            b->segs[i].addr = addr;
             b->num_segs = i + 1;
             b->planes[plane].size += len;
             b->size += len;
         }
+    }
+    if (i != n) {
+        *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        *why = "entry counts do not add up";
+        goto fail;
     }
     return b;
 
@@ -570,7 +574,10 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY,
                            "too many resources on this queue (max-resources)");
     }
-    b = map_backing(c->e, req, write, &code, &why);
+    b = vv_map_entries(c->e, write, req->u.resource_create.num_planes,
+                       req->u.resource_create.num_entries,
+                       req->u.resource_create.entries,
+                       req->u.resource_create.total_entries, &code, &why);
     if (!b) {
         return reply_error(c, code, why);
     }
@@ -588,7 +595,7 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
  * device's limit (a guest queueing huge buffers must not run QEMU out of
  * memory).
  */
-static bool bitstream_reserve(VvEngine *e, size_t len)
+bool vv_bitstream_reserve(VvEngine *e, size_t len)
 {
     bool ok;
 
@@ -599,6 +606,27 @@ static bool bitstream_reserve(VvEngine *e, size_t len)
     }
     g_mutex_unlock(&e->lock);
     return ok;
+}
+
+bool vv_history_reserve(VvEngine *e, size_t len)
+{
+    bool ok;
+
+    g_mutex_lock(&e->lock);
+    ok = e->history_held + len <= e->cfg.max_history_bytes;
+    if (ok) {
+        e->history_held += len;
+    }
+    g_mutex_unlock(&e->lock);
+    return ok;
+}
+
+void vv_history_release(VvEngine *e, size_t len)
+{
+    g_mutex_lock(&e->lock);
+    g_assert(e->history_held >= len);
+    e->history_held -= len;
+    g_mutex_unlock(&e->lock);
 }
 
 void vv_bitstream_release(VvEngine *e, size_t len)
@@ -645,7 +673,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         why = "data size beyond the buffer or above 64 MiB";
     } else if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER &&
-               !bitstream_reserve(c->e, req->u.resource_queue.data_sizes[0] +
+               !vv_bitstream_reserve(c->e, req->u.resource_queue.data_sizes[0] +
                                   VV_BITSTREAM_PADDING)) {
         code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
         why = "too much bitstream queued (max-bitstream-mb)";
@@ -904,6 +932,21 @@ out:
 
 /* ---- completions ---- */
 
+/*
+ * The device wrote @b through its long-lived mapping: tell the transport
+ * (for dirty-page tracking) before the guest hears of it, and drop the
+ * completion's reference.
+ */
+static void mark_dirty(VvEngine *e, VvBacking *b)
+{
+    unsigned i;
+
+    for (i = 0; i < b->num_segs && e->ops.dirty; i++) {
+        e->ops.dirty(e->cfg.opaque, b->segs[i].host, b->segs[i].len);
+    }
+    vv_backing_unref(b);
+}
+
 static void free_gone_stream(VvEngine *e, VvStream *s)
 {
     e->dying = g_list_remove(e->dying, s);
@@ -943,6 +986,9 @@ void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
                 e->latency[e->latency_n++ % VV_STATS_LATENCY_SAMPLES] =
                     MIN(us, UINT32_MAX);
                 g_mutex_unlock(&e->lock);
+            }
+            if (c->written) {
+                mark_dirty(e, c->written);
             }
             if (c->gone) {
                 free_gone_stream(e, c->gone);
@@ -986,6 +1032,9 @@ void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),
     while ((c = g_queue_pop_head(&e->completions))) {
         if (c->token) {
             drop(opaque, c->token);
+        }
+        if (c->written) {
+            mark_dirty(e, c->written);
         }
         g_free(c);
     }

@@ -69,7 +69,7 @@ const char *vv_cmd_name(uint32_t type)
     return "unknown";
 }
 
-static void parse_params(const uint8_t *p, bool ext, VvParams *out)
+void vv_parse_params(const uint8_t *p, bool ext, VvParams *out)
 {
     size_t i;
 
@@ -228,7 +228,7 @@ uint32_t vv_parse_request(const uint8_t *buf, size_t len, uint32_t max_entries,
 
     case VIRTIO_VIDEO_CMD_SET_PARAMS:
     case VIRTIO_VIDEO_CMD_SET_PARAMS_EXT:
-        parse_params(buf + HDR_SIZE,
+        vv_parse_params(buf + HDR_SIZE,
                      req->type == VIRTIO_VIDEO_CMD_SET_PARAMS_EXT,
                      &req->u.set_params);
         if (!vv_queue_type_valid(req->u.set_params.queue_type)) {

@@ -389,7 +389,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         VvDecoder *dec;
 
         g_mutex_unlock(&s->lock);
-        dec = vv_dec_open(format, s->e->cfg.codec_threads,
+        dec = vv_dec_open(s->e, format, s->e->cfg.codec_threads,
                           s->e->cfg.max_width, s->e->cfg.max_height, &err);
         g_mutex_lock(&s->lock);
         if (!dec) {
@@ -434,6 +434,7 @@ static gpointer stream_worker(gpointer opaque)
 
     av_frame_free(&frame);
     if (destroyed) {
+        s->finished = true;
         vv_complete_stream_gone(s->e, s);
     }
     return NULL;
@@ -494,8 +495,27 @@ VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
     s->pending = av_frame_alloc();
     s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
     s->writer = vv_frame_writer_new();
-    s->thread = g_thread_new("vv-stream", stream_worker, s);
+    g_queue_init(&s->pkt_backlog);
+    if (!e->paused) {
+        vv_stream_start(s);
+    }
     return s;
+}
+
+void vv_stream_start(VvStream *s)
+{
+    if (!s->thread && !s->finished) {
+        s->abort = false;
+        s->thread = g_thread_new("vv-stream", stream_worker, s);
+    }
+}
+
+void vv_stream_join(VvStream *s)
+{
+    if (s->thread) {
+        g_thread_join(s->thread);
+        s->thread = NULL;
+    }
 }
 
 void vv_stream_push(VvStream *s, VvJob *job)
@@ -564,9 +584,7 @@ void vv_stream_free(VvStream *s)
 {
     unsigned q;
 
-    if (s->thread) {
-        g_thread_join(s->thread);
-    }
+    vv_stream_join(s);
     g_assert(g_queue_is_empty(&s->inputs) && g_queue_is_empty(&s->outputs) &&
              g_queue_is_empty(&s->ctrl) && !s->drain);
     vv_dec_free(s->dec);

@@ -40,6 +40,12 @@ typedef struct VvEngineOps {
     /* Undo map().  May be called from a worker thread. */
     void (*unmap)(void *opaque, void *host, uint64_t len, bool write);
     /*
+     * The device wrote [host, host + len) of a mapping (dirty tracking for
+     * migration); called from the main thread before the completion that
+     * hands the buffer back is delivered.  May be NULL.
+     */
+    void (*dirty)(void *opaque, void *host, uint64_t len);
+    /*
      * Completions or events are waiting: call vv_engine_poll() from the
      * main thread soon.  Called from any thread.
      */
@@ -74,6 +80,8 @@ typedef struct VvEngineConfig {
     uint64_t max_mapped_bytes;  /* guest memory mapped, all streams (8G) */
     uint32_t max_width;         /* frame size, both modes (8192) */
     uint32_t max_height;
+    /* decoders' input kept for migration, all streams (256M) */
+    uint64_t max_history_bytes;
     const VvEngineOps *ops;
     void *opaque;               /* passed to every op */
 } VvEngineConfig;
@@ -154,6 +162,36 @@ typedef void VvCompleteFn(void *opaque, void *token, const void *resp,
 typedef bool VvEventFn(void *opaque, const void *event, size_t len);
 void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
                     void *opaque);
+
+/*
+ * VM stopped / running: stop every stream's worker between two steps, and
+ * start them again.  Completions already made are still delivered by
+ * vv_engine_poll(); commands keep being accepted and wait for resume.
+ */
+void vv_engine_pause(VvEngine *e);
+void vv_engine_resume(VvEngine *e);
+
+/*
+ * Migration.  vv_engine_save() describes every stream of a paused engine
+ * whose completions have all been polled, in a new buffer of *len bytes
+ * (g_free() it); each token the engine holds is handed to @put_token, in
+ * order.  NULL and *err when a stream cannot be migrated.
+ *
+ * vv_engine_load() restores that into a paused engine with no streams,
+ * getting token number i back from @get_token (NULL: no such token).  On
+ * failure (false, *err) reset the engine.
+ */
+/*
+ * Decoder streams that cannot migrate now: their input since the codec was
+ * last fresh is over max_history_bytes.  Any thread.
+ */
+unsigned vv_engine_unmigratable(VvEngine *e);
+void *vv_engine_save(VvEngine *e, size_t *len,
+                     void (*put_token)(void *opaque, void *token),
+                     void *opaque, char **err);
+bool vv_engine_load(VvEngine *e, const void *buf, size_t len,
+                    void *(*get_token)(void *opaque, uint32_t index),
+                    void *opaque, char **err);
 
 /*
  * Device reset: stop every stream and forget everything.  Each token the

@@ -32,6 +32,7 @@ typedef struct VvDecoder VvDecoder;
 typedef struct VvSeg {
     uint8_t *host;
     size_t len;
+    uint64_t addr;                      /* guest address (migration) */
 } VvSeg;
 
 typedef struct VvBacking {
@@ -96,7 +97,8 @@ struct VvStream {
     uint32_t id;
     GMutex lock;
     GCond cond;
-    GThread *thread;
+    GThread *thread;            /* NULL while the engine is paused */
+    bool finished;              /* the worker carried out STREAM_DESTROY */
 
     /* set by the main thread, read by the worker */
     bool abort;                 /* reset: stop without completing anything */
@@ -124,9 +126,10 @@ struct VvStream {
     uint64_t inputs_queued;     /* RESOURCE_QUEUE(INPUT)s accepted */
     bool bitrate_changed;       /* apply to the running encoder */
 
-    /* worker only */
+    /* worker only (or the main thread while the worker is stopped) */
     struct VvEncoder *enc;
     struct AVPacket *pkt;       /* encoded, waiting for an output buffer */
+    GQueue pkt_backlog;         /* AVPacket: more of them (migration) */
     bool enc_active;            /* the encoder may have packets to give */
     VvDecoder *dec;
     struct VvFrameWriter *writer;
@@ -153,17 +156,36 @@ struct VvEngine {
 
     GHashTable *streams;        /* id -> VvStream, main thread only */
     GList *dying;               /* destroyed streams whose worker runs on */
+    bool paused;                /* workers stopped (VM stopped) */
 
     GMutex lock;
     uint64_t seq;               /* completions and events posted */
     uint64_t bitstream_held;    /* bytes of queued bitstream copies */
     uint64_t mapped;            /* bytes of guest memory in backings */
+    uint64_t history_held;      /* decoders' input kept for migration */
+    gint unmigratable;          /* decoders that lost it (atomic) */
     VvEngineStats stats;
     uint32_t *latency;          /* ring of added latencies (us) */
     uint64_t latency_n;
     GQueue completions;         /* VvCompletion */
     GQueue events;              /* VvEventMsg */
 };
+
+typedef struct VvEventMsg {
+    uint64_t seq;
+    uint8_t ev[sizeof(struct virtio_video_event)];
+} VvEventMsg;
+
+/*
+ * Map guest memory entries (16 bytes each, as in RESOURCE_CREATE) into a
+ * new backing: @counts[k] entries for each of @num_planes planes, @total
+ * in all.  NULL, *code and *why on failure.
+ */
+VvBacking *vv_map_entries(VvEngine *e, bool write, unsigned num_planes,
+                          const uint32_t *counts, const uint8_t *entries,
+                          uint32_t total, uint32_t *code, const char **why);
+/* Reserve @len bytes of the bitstream allowance (max_bitstream_bytes). */
+bool vv_bitstream_reserve(VvEngine *e, size_t len);
 
 /* From any thread: queue a response for @token (NULL: none). */
 void vv_complete(VvEngine *e, void *token, const void *resp, size_t len);
@@ -180,8 +202,12 @@ void G_GNUC_PRINTF(2, 3) vv_guest_error(VvEngine *e, const char *fmt, ...);
 /* stream.c */
 VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
                         uint32_t in_mem, uint32_t out_mem);
-/* Stop the worker at once (reset); its jobs stay queued. */
+/* Stop the worker at once (reset, pause); its jobs stay queued. */
 void vv_stream_stop(VvStream *s);
+/* Start the worker (new streams, resume); no-op if running or finished. */
+void vv_stream_start(VvStream *s);
+/* Wait for a destroyed stream's worker to end. */
+void vv_stream_join(VvStream *s);
 /* Stop the worker at once (reset), drop every token through @drop. */
 void vv_stream_abort(VvStream *s, void (*drop)(void *opaque, void *token),
                      void *opaque);
@@ -193,9 +219,39 @@ void vv_job_free(VvJob *job);
 /* Give back @len bytes of the bitstream allowance. */
 void vv_bitstream_release(VvEngine *e, size_t len);
 
+/* migrate.c: the migration stream's encoding, little-endian */
+void vv_put_u8(GByteArray *b, uint8_t v);
+void vv_put_u32(GByteArray *b, uint32_t v);
+void vv_put_u64(GByteArray *b, uint64_t v);
+void vv_put_blob(GByteArray *b, const void *data, size_t len);
+
+typedef struct VvReader {
+    const uint8_t *p;
+    size_t left;
+    bool bad;                   /* read past the end: every get gives 0 */
+} VvReader;
+
+uint8_t vv_get_u8(VvReader *r);
+uint32_t vv_get_u32(VvReader *r);
+uint64_t vv_get_u64(VvReader *r);
+/* NULL (and r->bad) past the end */
+const uint8_t *vv_get_blob(VvReader *r, size_t *len);
+
+/* engine.c: the migration history allowance, all streams together */
+bool vv_history_reserve(VvEngine *e, size_t len);
+void vv_history_release(VvEngine *e, size_t len);
+
 /* dec-lavc.c: the decoding session of a stream (worker thread only) */
-VvDecoder *vv_dec_open(uint32_t coded_format, uint32_t threads,
+VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
                        uint32_t max_w, uint32_t max_h, char **err);
+/*
+ * Migration, worker stopped: what another decoder needs to continue where
+ * this one is (@pending: the stream holds one of its frames undelivered);
+ * false and *err when the history was lost.
+ */
+bool vv_dec_save(VvDecoder *d, GByteArray *out, bool pending, char **err);
+/* Replay what vv_dec_save() wrote into a fresh decoder. */
+bool vv_dec_load(VvDecoder *d, VvReader *r);
 void vv_dec_free(VvDecoder *d);
 /* Feed one input buffer; its timestamp index is @seq.  Never blocks. */
 void vv_dec_push(VvDecoder *d, const uint8_t *data, size_t size,
@@ -240,6 +296,8 @@ uint64_t vv_next_seq(VvStream *s, uint64_t timestamp);
 void vv_enc_stream_init(VvStream *s, uint32_t coded_format);
 bool vv_enc_step(VvStream *s);          /* like the decoder's step */
 void vv_enc_reset(VvStream *s);         /* drop the session; lock held */
+/* The encoder's next packet: 0, AVERROR(EAGAIN) or AVERROR_EOF. */
+int vv_enc_receive(VvStream *s, struct AVPacket *pkt);
 void vv_enc_stream_free(VvStream *s);
 uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
                            const char **why);

@@ -104,6 +104,9 @@ static inline bool vv_queue_type_valid(uint32_t queue_type)
 /* Response helpers: write little-endian wire bytes, return bytes written. */
 size_t vv_write_hdr(uint8_t *buf, uint32_t type, uint32_t stream_id);
 size_t vv_write_params(uint8_t *buf, const VvParams *p, bool ext);
+/* Read virtio_video_params(_ext) from @p. */
+void vv_parse_params(const uint8_t *p, bool ext, VvParams *out);
+#define VV_PARAMS_EXT_SIZE  sizeof(struct virtio_video_params_ext)
 
 /* Little-endian accessors for unaligned wire bytes. */
 static inline uint32_t vv_ld32(const uint8_t *p)

@@ -33,6 +33,7 @@ struct VirtIOVideo {
     uint32_t max_mapped_mb;
     uint32_t max_width;
     uint32_t max_height;
+    uint32_t migrate_history_mb;
     uint16_t cmdq_size;
     uint16_t eventq_size;
     bool av1;
@@ -41,6 +42,8 @@ struct VirtIOVideo {
     VirtQueue *event_vq;
     VvEngine *engine;
     QEMUBH *bh;                 /* delivers completions and events */
+    VMChangeStateEntry *vmstate;    /* pauses the streams while stopped */
+    Error *migration_blocker;       /* a stream cannot migrate now */
     bool cmd_pushed, event_pushed;  /* notify pending */
     struct virtio_video_config config;
 

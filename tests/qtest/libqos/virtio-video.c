@@ -25,6 +25,11 @@ QTestState *qvirtio_video_qts(QVirtioVideo *v)
     return v->pdev->bus->qts;
 }
 
+void qvirtio_video_set_qts(QVirtioVideo *v, QTestState *qts)
+{
+    v->pdev->bus->qts = qts;
+}
+
 /*
  * Split-ring driver.  Descriptors of the command queue come from a free
  * list and go back to it when their chain is used; the event queue holds
@@ -430,6 +435,7 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-video-encoder") ||
         !g_strcmp0(interface, "virtio-video-av1") ||
         g_str_has_prefix(interface, "virtio-video-caps") ||
+        !g_strcmp0(interface, "virtio-video-mig-small") ||
         g_str_has_prefix(interface, "virtio-video-bench")) {
         return &p->video;
     }
@@ -540,6 +546,10 @@ static void virtio_video_register_nodes(void)
                   "addr=04.0,mode=encoder,max-width=352,max-height=288",
                   virtio_video_pci_encoder_create, "virtio-video-caps-enc",
                   false);
+    /* virtio-video-migrate-test.c: a small migration history */
+    register_node("virtio-video-pci-mig-small",
+                  "addr=04.0,migrate-history-mb=1",
+                  virtio_video_pci_create, "virtio-video-mig-small", false);
     /* make bench: fixed codec thread counts, an id for x-stats */
     register_node("virtio-video-pci-bench1",
                   "addr=04.0,id=vvbench,codec-threads=1",

@@ -44,6 +44,11 @@ struct QVirtioVideoPCI {
      (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG))
 
 QTestState *qvirtio_video_qts(QVirtioVideo *v);
+/*
+ * Talk to another QEMU from now on: the destination of a migration, whose
+ * guest memory and device state are the source's.
+ */
+void qvirtio_video_set_qts(QVirtioVideo *v, QTestState *qts);
 
 /*
  * (Re)start the driver over v->cmdq and v->eventq after they were set up

@@ -70,6 +70,7 @@ struct vv_dev {
 
 	struct mutex lock;	/* serialises ioctls, vb2, events */
 	struct idr streams;	/* stream id -> struct vv_ctx */
+	spinlock_t streams_lock;	/* streams, for the event interrupt */
 	struct ida res_ids;
 	struct vv_params def_in, def_out;	/* a new stream's params */
 	u32 def_raw;				/* a new stream's raw format */
@@ -102,6 +103,8 @@ struct vv_ctx {
 	struct vv_params out;
 	enum vv_state state;
 	bool got_source_change;
+	bool params_stale;		/* a resolution change was signalled */
+	bool hold_dst;			/* keep new CAPTURE buffers back */
 	bool error;
 	unsigned int src_res, dst_res;	/* resources created per queue */
 
@@ -126,6 +129,9 @@ struct vv_ctx {
 	struct list_head src_busy;	/* buffers held by the device */
 	struct list_head dst_busy;
 	struct list_head src_pending;	/* input held back during a drain */
+	struct list_head dst_pending;	/* output held back after a
+					 * resolution change, until user
+					 * space has read the new format */
 };
 
 struct vv_buf {
@@ -157,6 +163,7 @@ void vv_dev_release(struct vv_dev *dev);
 int vv_v4l2_register(struct vv_dev *dev);
 void vv_v4l2_unregister(struct vv_dev *dev);
 void vv_handle_event(struct vv_dev *dev, u32 type, u32 stream_id);
+void vv_event_irq(struct vv_dev *dev, u32 type, u32 stream_id);
 u32 vv_fourcc(u32 vformat);
 
 #endif /* VV_H */

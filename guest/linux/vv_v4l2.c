@@ -266,6 +266,8 @@ static u32 vv_total_size(const struct vv_params *p)
 	return sz;
 }
 
+static void vv_refresh(struct vv_ctx *ctx, bool update_ctrl);
+
 /* V4L2 formats */
 
 static void vv_params_to_fmt(struct vv_ctx *ctx, bool src,
@@ -333,6 +335,7 @@ static int vv_enum_fmt(struct file *file, void *fh, struct v4l2_fmtdesc *f)
 
 static int vv_g_fmt(struct file *file, void *fh, struct v4l2_format *f)
 {
+	vv_refresh(file_to_ctx(file), true);
 	vv_params_to_fmt(file_to_ctx(file), V4L2_TYPE_IS_OUTPUT(f->type), f);
 	return 0;
 }
@@ -358,6 +361,7 @@ static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
 	int idx = vv_find_fmt(l, pix->pixelformat);
 	u32 sizeimage = pix->plane_fmt[0].sizeimage;
 
+	vv_refresh(ctx, true);
 	if (idx < 0 || !vv_fmt_allowed(ctx, src, idx)) {
 		unsigned int pos;
 
@@ -532,6 +536,7 @@ static int vv_g_selection(struct file *file, void *fh,
 	struct vv_params *p;
 	u32 w, h;
 
+	vv_refresh(ctx, true);
 	if (!ctx->dev->encoder) {
 		if (s->type != V4L2_BUF_TYPE_VIDEO_CAPTURE)
 			return -EINVAL;
@@ -941,9 +946,12 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
 	bool src = V4L2_TYPE_IS_OUTPUT(vq->type);
-	struct vv_params *p = vv_qparams(ctx, src);
-	u32 size = vv_total_size(p);
+	struct vv_params *p;
+	u32 size;
 
+	vv_refresh(ctx, true);
+	p = vv_qparams(ctx, src);
+	size = vv_total_size(p);
 	if (*nplanes)
 		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
 	*nplanes = 1;
@@ -1059,10 +1067,16 @@ static int vv_buf_prepare(struct vb2_buffer *vb)
 	struct vv_params *p = vv_qparams(ctx, src);
 	bool raw = !vv_is_coded(P(p->format));
 
-	if (raw && vb2_plane_size(vb, 0) < vv_total_size(p))
-		return -EINVAL;
-	if (src && raw)
+	/*
+	 * CAPTURE buffers of an older size may still be queued after a
+	 * resolution change (the device hands them back at QUEUE_CLEAR);
+	 * raw OUTPUT buffers must hold a whole frame.
+	 */
+	if (src && raw) {
+		if (vb2_plane_size(vb, 0) < vv_total_size(p))
+			return -EINVAL;
 		vb2_set_plane_payload(vb, 0, vv_total_size(p));
+	}
 	return 0;
 }
 
@@ -1225,6 +1239,18 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 	unsigned long flags;
 
 	if (!V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type)) {
+		/*
+		 * After a resolution change the device fills the buffers
+		 * queued from then on with pictures of the new size: hold
+		 * them back until user space has seen the new format.
+		 */
+		spin_lock_irqsave(&ctx->buf_lock, flags);
+		if (ctx->hold_dst) {
+			list_add_tail(&buf->list, &ctx->dst_pending);
+			spin_unlock_irqrestore(&ctx->buf_lock, flags);
+			return;
+		}
+		spin_unlock_irqrestore(&ctx->buf_lock, flags);
 		vv_send(ctx, buf, false);
 		return;
 	}
@@ -1271,8 +1297,12 @@ static void vv_stop_streaming(struct vb2_queue *q)
 	/* the device returned what it held; give back anything left */
 	spin_lock_irqsave(&ctx->buf_lock, flags);
 	list_splice_init(busy, &left);
-	if (src)
+	if (src) {
 		list_splice_init(&ctx->src_pending, &left);
+	} else {
+		list_splice_init(&ctx->dst_pending, &left);
+		ctx->hold_dst = false;
+	}
 	spin_unlock_irqrestore(&ctx->buf_lock, flags);
 	list_for_each_entry_safe(buf, tmp, &left, list) {
 		list_del_init(&buf->list);
@@ -1349,8 +1379,26 @@ static int vv_s_ctrl(struct v4l2_ctrl *ctrl)
 	}
 }
 
+static int vv_g_volatile_ctrl(struct v4l2_ctrl *ctrl)
+{
+	struct vv_ctx *ctx = container_of(ctrl->handler, struct vv_ctx,
+					  ctrls);
+	struct vv_params *p = ctx->dev->encoder ? &ctx->in : &ctx->out;
+
+	switch (ctrl->id) {
+	case V4L2_CID_MIN_BUFFERS_FOR_CAPTURE:
+	case V4L2_CID_MIN_BUFFERS_FOR_OUTPUT:
+		vv_refresh(ctx, false);
+		ctrl->val = clamp_t(u32, P(p->min_buffers), 1, 32);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static const struct v4l2_ctrl_ops vv_ctrl_ops = {
 	.s_ctrl = vv_s_ctrl,
+	.g_volatile_ctrl = vv_g_volatile_ctrl,
 };
 
 static u32 vv_h264_profile(s32 v)
@@ -1413,7 +1461,7 @@ static int vv_init_ctrls(struct vv_ctx *ctx)
 	v4l2_ctrl_handler_init(h, 12);
 	if (!dev->encoder) {
 		ctx->min_bufs_ctrl =
-			v4l2_ctrl_new_std(h, NULL,
+			v4l2_ctrl_new_std(h, ops,
 					  V4L2_CID_MIN_BUFFERS_FOR_CAPTURE,
 					  1, 32, 1, 1);
 	} else {
@@ -1421,7 +1469,7 @@ static int vv_init_ctrls(struct vv_ctx *ctx)
 		s32 l;
 
 		ctx->min_bufs_ctrl =
-			v4l2_ctrl_new_std(h, NULL,
+			v4l2_ctrl_new_std(h, ops,
 					  V4L2_CID_MIN_BUFFERS_FOR_OUTPUT,
 					  1, 32, 1, 1);
 		v4l2_ctrl_new_std(h, ops, V4L2_CID_MPEG_VIDEO_BITRATE,
@@ -1470,6 +1518,8 @@ static int vv_init_ctrls(struct vv_ctx *ctx)
 				__fls(lmask));
 		}
 	}
+	if (ctx->min_bufs_ctrl)
+		ctx->min_bufs_ctrl->flags |= V4L2_CTRL_FLAG_VOLATILE;
 	if (h->error) {
 		int ret = h->error;
 
@@ -1489,14 +1539,86 @@ static void vv_update_min_bufs(struct vv_ctx *ctx)
 		v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl, n);
 }
 
-/* Events from the device (process context, from the event work) */
+static int vv_stream_id_alloc(struct vv_dev *dev, struct vv_ctx *ctx)
+{
+	unsigned long flags;
+	int ret;
 
-void vv_handle_event(struct vv_dev *dev, u32 type, u32 stream_id)
+	idr_preload(GFP_KERNEL);
+	spin_lock_irqsave(&dev->streams_lock, flags);
+	ret = idr_alloc(&dev->streams, ctx, 1, 0, GFP_NOWAIT);
+	spin_unlock_irqrestore(&dev->streams_lock, flags);
+	idr_preload_end();
+	return ret;
+}
+
+static void vv_stream_id_free(struct vv_dev *dev, u32 id)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->streams_lock, flags);
+	idr_remove(&dev->streams, id);
+	spin_unlock_irqrestore(&dev->streams_lock, flags);
+}
+
+/*
+ * An event arrived (interrupt context).  A resolution change is passed
+ * to user space at once, before any buffer of the new size; the new
+ * parameters are read when user space (or the event work) needs them.
+ */
+void vv_event_irq(struct vv_dev *dev, u32 type, u32 stream_id)
 {
 	static const struct v4l2_event src_ch = {
 		.type = V4L2_EVENT_SOURCE_CHANGE,
 		.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION,
 	};
+	struct vv_ctx *ctx;
+	unsigned long flags;
+
+	if (type != VV_EVENT_RESOLUTION_CHANGED)
+		return;
+	spin_lock_irqsave(&dev->streams_lock, flags);
+	ctx = idr_find(&dev->streams, stream_id);
+	if (ctx) {
+		spin_lock(&ctx->buf_lock);
+		ctx->hold_dst = true;
+		spin_unlock(&ctx->buf_lock);
+		ctx->params_stale = true;
+		ctx->got_source_change = true;
+		if (ctx->state == VV_STATE_INIT)
+			ctx->state = VV_STATE_RUNNING;
+		v4l2_event_queue_fh(&ctx->fh, &src_ch);
+	}
+	spin_unlock_irqrestore(&dev->streams_lock, flags);
+}
+
+/* Re-read the parameters after a resolution change; dev->lock held */
+static void vv_refresh(struct vv_ctx *ctx, bool update_ctrl)
+{
+	struct vv_buf *buf, *tmp;
+	unsigned long flags;
+	LIST_HEAD(held);
+
+	if (!ctx->params_stale)
+		return;
+	ctx->params_stale = false;
+	vv_get_all_params(ctx);
+	if (update_ctrl)
+		vv_update_min_bufs(ctx);
+	spin_lock_irqsave(&ctx->buf_lock, flags);
+	ctx->hold_dst = false;
+	list_splice_init(&ctx->dst_pending, &held);
+	spin_unlock_irqrestore(&ctx->buf_lock, flags);
+	list_for_each_entry_safe(buf, tmp, &held, list) {
+		list_del_init(&buf->list);
+		vv_send(ctx, buf, false);
+	}
+}
+
+/* Events from the device (process context, from the event work) */
+
+void vv_handle_event(struct vv_dev *dev, u32 type, u32 stream_id)
+{
 	struct vv_ctx *ctx;
 
 	mutex_lock(&dev->lock);
@@ -1507,12 +1629,7 @@ void vv_handle_event(struct vv_dev *dev, u32 type, u32 stream_id)
 	}
 	switch (type) {
 	case VV_EVENT_RESOLUTION_CHANGED:
-		vv_get_all_params(ctx);
-		vv_update_min_bufs(ctx);
-		ctx->got_source_change = true;
-		if (ctx->state == VV_STATE_INIT)
-			ctx->state = VV_STATE_RUNNING;
-		v4l2_event_queue_fh(&ctx->fh, &src_ch);
+		/* handled in vv_event_irq() and vv_refresh() */
 		break;
 	case VV_EVENT_ERROR:
 		dev_warn(&dev->vdev->dev, "stream %u: device error\n",
@@ -1543,6 +1660,7 @@ static int vv_open(struct file *file)
 	INIT_LIST_HEAD(&ctx->src_busy);
 	INIT_LIST_HEAD(&ctx->dst_busy);
 	INIT_LIST_HEAD(&ctx->src_pending);
+	INIT_LIST_HEAD(&ctx->dst_pending);
 	ctx->colorspace = V4L2_COLORSPACE_REC709;
 	ctx->in = dev->def_in;
 	ctx->out = dev->def_out;
@@ -1553,7 +1671,7 @@ static int vv_open(struct file *file)
 		ret = -ERESTARTSYS;
 		goto err_free;
 	}
-	ret = idr_alloc(&dev->streams, ctx, 1, 0, GFP_KERNEL);
+	ret = vv_stream_id_alloc(dev, ctx);
 	if (ret < 0)
 		goto err_unlock;
 	ctx->stream_id = ret;
@@ -1580,7 +1698,7 @@ static int vv_open(struct file *file)
 err_ctrls:
 	v4l2_ctrl_handler_free(&ctx->ctrls);
 err_idr:
-	idr_remove(&dev->streams, ctx->stream_id);
+	vv_stream_id_free(dev, ctx->stream_id);
 err_unlock:
 	mutex_unlock(&dev->lock);
 err_free:
@@ -1600,7 +1718,7 @@ static int vv_release(struct file *file)
 	vb2_queue_release(&ctx->dst_vq);
 	if (ctx->created)
 		vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
-	idr_remove(&dev->streams, ctx->stream_id);
+	vv_stream_id_free(dev, ctx->stream_id);
 	mutex_unlock(&dev->lock);
 	v4l2_ctrl_handler_free(&ctx->ctrls);
 	v4l2_fh_exit(&ctx->fh);
@@ -1672,7 +1790,7 @@ static int vv_probe_defaults(struct vv_dev *dev)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->dev = dev;
-	ret = idr_alloc(&dev->streams, NULL, 1, 0, GFP_KERNEL);
+	ret = vv_stream_id_alloc(dev, NULL);
 	if (ret < 0)
 		goto out;
 	ctx->stream_id = ret;
@@ -1687,7 +1805,7 @@ static int vv_probe_defaults(struct vv_dev *dev)
 	ret = vv_create_stream(ctx);
 	if (ctx->created)
 		vv_simple_cmd(ctx, VV_CMD_STREAM_DESTROY, 0);
-	idr_remove(&dev->streams, ctx->stream_id);
+	vv_stream_id_free(dev, ctx->stream_id);
 	dev->def_in = ctx->in;
 	dev->def_out = ctx->out;
 out:

@@ -210,8 +210,19 @@ static void vv_evq_cb(struct virtqueue *vq)
 	unsigned int len;
 	bool any = false;
 
+	/*
+	 * The device returns every picture of the old size before it posts
+	 * a resolution change: complete what the command queue already
+	 * holds first, so that user space gets those buffers before the
+	 * SOURCE_CHANGE event.
+	 */
+	vv_cmdq_cb(dev->cmdq);
+
 	spin_lock_irqsave(&dev->ev_lock, flags);
 	while ((ev = virtqueue_get_buf(vq, &len))) {
+		if (len >= sizeof(*ev))
+			vv_event_irq(dev, le32_to_cpu(ev->event_type),
+				     le32_to_cpu(ev->stream_id));
 		if (len >= sizeof(*ev) &&
 		    dev->ev_head - dev->ev_tail < VV_EVENT_BUFS) {
 			dev->evpending[dev->ev_head % VV_EVENT_BUFS] = *ev;
@@ -391,6 +402,7 @@ static int vv_probe(struct virtio_device *vdev)
 	INIT_WORK(&dev->ev_work, vv_ev_work);
 	mutex_init(&dev->lock);
 	idr_init(&dev->streams);
+	spin_lock_init(&dev->streams_lock);
 	ida_init(&dev->res_ids);
 
 	virtio_cread_le(vdev, struct vv_config, max_caps_length,

@@ -51,7 +51,7 @@ mpeg4 sample_h263.m4v
 LIST
 
 # Seek: after 2 input buffers, STREAMOFF/STREAMON and start again
-$T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" -s 4096 -k 6 > "$O/seek.txt" 2> "$O/seek.err"
+$T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" -s 4096 -k 4 > "$O/seek.txt" 2> "$O/seek.err"
 echo "exit $?" >> "$O/seek.err"
 
 # Encoding: the host decodes the bitstreams and measures PSNR
@@ -75,7 +75,9 @@ $T 120 v4l2-compliance -d "$ENC" -s > $O/compliance-enc.txt 2>&1
 if modprobe vicodec; then
 	sleep 0.2
 	step "v4l2-compliance vicodec"
-	$T 120 v4l2-compliance -d "$(node stateful-decoder)" -s > $O/compliance-vicodec-dec.txt 2>&1
+	# (vicodec's decoder needs an FWHT stream to stream: format and
+	# control checks only)
+	$T 120 v4l2-compliance -d "$(node stateful-decoder)" > $O/compliance-vicodec-dec.txt 2>&1
 	$T 120 v4l2-compliance -d "$(node stateful-encoder)" -s > $O/compliance-vicodec-enc.txt 2>&1
 	rmmod vicodec
 else

@@ -212,7 +212,10 @@ static void qbuf(uint32_t type, unsigned int idx, uint32_t bytes,
 
 	buf.timestamp.tv_sec = ts_us / 1000000;
 	buf.timestamp.tv_usec = ts_us % 1000000;
-	CHECK(VIDIOC_QBUF, &buf);
+	if (xioctl(VIDIOC_QBUF, &buf))
+		die("VIDIOC_QBUF(%s, index %u, %u bytes): %s",
+		    type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE ? "CAPTURE" :
+		    "OUTPUT", idx, bytes, strerror(errno));
 	b[idx].queued = 1;
 }
 
@@ -357,6 +360,21 @@ static void setup_capture(void)
 	cap_on = 1;
 }
 
+/* returns 1 when a SOURCE_CHANGE event was dequeued */
+static int handle_events(void)
+{
+	struct v4l2_event ev;
+	int change = 0;
+
+	while (!xioctl(VIDIOC_DQEVENT, &ev)) {
+		if (ev.type == V4L2_EVENT_SOURCE_CHANGE)
+			change = 1;
+		else if (ev.type == V4L2_EVENT_EOS)
+			fprintf(stderr, "vvclient: EOS event\n");
+	}
+	return change;
+}
+
 static void emit_frame(unsigned int n, const uint8_t *base, FILE *out)
 {
 	unsigned int bpl = cfmt.fmt.pix_mp.plane_fmt[0].bytesperline;
@@ -395,6 +413,7 @@ static int do_decode(int argc, char **argv)
 	struct v4l2_decoder_cmd dcmd = { .cmd = V4L2_DEC_CMD_STOP };
 	unsigned int frames = 0, errors = 0, inbufs = 0, i;
 	int seek_at = -1, stop_sent = 0, done = 0, eof = 0, seeked = 0;
+	int src_change = 0;
 	double t0;
 	FILE *out = NULL;
 	int opt;
@@ -443,8 +462,9 @@ static int do_decode(int argc, char **argv)
 
 			if (obuf[i].queued)
 				continue;
-			if (seek_at >= 0 && !seeked && (int)inbufs == seek_at &&
-			    frames > 0) {
+			if (seek_at >= 0 && !seeked && (int)inbufs >= seek_at) {
+				if (!frames)
+					break;	/* wait for a first picture */
 				/* seek back to the start of the stream */
 				stream(OUT_T, 0);
 				stream(CAP_T, 0);
@@ -471,8 +491,6 @@ static int do_decode(int argc, char **argv)
 			memcpy(obuf[i].ptr, p, len);
 			qbuf(OUT_T, i, len, 1000ULL * (inbufs + 1), obuf);
 			inbufs++;
-			if (seek_at >= 0 && !seeked && (int)inbufs == seek_at)
-				break;
 		}
 		if (eof && cap_on && !stop_sent) {
 			CHECK(VIDIOC_DECODER_CMD, &dcmd);
@@ -485,26 +503,33 @@ static int do_decode(int argc, char **argv)
 		if (r <= 0)
 			die("poll timeout (frames=%u, input buffers=%u)",
 			    frames, inbufs);
-		if (pfd.revents & POLLPRI) {
-			struct v4l2_event ev;
-
-			while (!xioctl(VIDIOC_DQEVENT, &ev)) {
-				if (ev.type == V4L2_EVENT_SOURCE_CHANGE)
-					setup_capture();
-				else if (ev.type == V4L2_EVENT_EOS)
-					fprintf(stderr, "vvclient: EOS event\n");
-			}
-		}
 		while ((idx = dqbuf(OUT_T, &bytes, &flags, &ts, obuf)) >= 0)
 			;
-		while (cap_on) {
+		for (;;) {
+			/*
+			 * On SOURCE_CHANGE, first take every picture of the
+			 * old format still done, then set CAPTURE up again.
+			 */
+			if (handle_events())
+				src_change = 1;
+			if (src_change && !cap_on) {
+				setup_capture();
+				src_change = 0;
+			}
+			if (!cap_on)
+				break;
 			idx = dqbuf(CAP_T, &bytes, &flags, &ts, cbuf);
 			if (idx == -2) {
 				done = 1;
 				break;
 			}
-			if (idx < 0)
-				break;
+			if (idx < 0) {
+				if (!src_change)
+					break;
+				setup_capture();
+				src_change = 0;
+				continue;
+			}
 			if (flags & V4L2_BUF_FLAG_ERROR)
 				errors++;
 			else if (bytes)
@@ -513,7 +538,8 @@ static int do_decode(int argc, char **argv)
 				done = 1;
 				break;
 			}
-			qbuf(CAP_T, idx, 0, 0, cbuf);
+			if (!src_change)
+				qbuf(CAP_T, idx, 0, 0, cbuf);
 		}
 	}
 	{

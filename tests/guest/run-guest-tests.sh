@@ -1,0 +1,251 @@
+#!/bin/sh
+# Guest boot tests for virtio-video (make check-guest).
+#
+# Builds the Debian-based guest image (guest/image/build-image.sh), boots
+# build/qemu-system-x86_64 with a virtio-video decoder and encoder under
+# TCG, runs tests/guest/guest-tests.sh in the guest and checks here:
+#   - every decoded frame's MD5 against shared/media/<clip>.nv12.framemd5
+#   - the encoded streams decode on the host with PSNR >= 35 dB
+#   - v4l2-compliance -s on both nodes: no failures, except checks that
+#     fail identically on vicodec (the kernel's reference codec driver)
+#     in the same image
+#   - drain (LAST, then EPIPE), seek, module reload, contiguous buffers
+# Prints "ok N - ..." / "not ok N - ..." and "N passed, N failed".
+# A missing prerequisite is a failure, never a skip.
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+MEDIA=${VV_MEDIA:-$SRC/../shared/media}
+OUT=${VV_TEST_OUT:-$SRC/build/guest/tests}
+QEMU=${QEMU:-$SRC/build/qemu-system-x86_64}
+export QEMU
+mkdir -p "$OUT"
+
+n=0
+passed=0
+failed=0
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+	exit $?
+}
+
+# Prerequisites
+for t in ffmpeg python3 tar; do
+	command -v $t >/dev/null 2>&1 || { notok "host tool $t missing"; finish; }
+done
+[ -x "$QEMU" ] || { notok "QEMU not built: $QEMU"; finish; }
+[ -d "$MEDIA" ] || { notok "media directory missing: $MEDIA"; finish; }
+
+if [ -z "${VV_SKIP_IMAGE_BUILD:-}" ]; then
+	if "$SRC/guest/image/build-image.sh" "$SRC" > "$OUT/build-image.log" 2>&1; then
+		ok "guest image built ($(cat "$SRC/build/guest/kernel-version"))"
+	else
+		notok "guest image build failed (see $OUT/build-image.log)"
+		tail -20 "$OUT/build-image.log"
+		finish
+	fi
+fi
+
+# Encoder source: 30 frames of testsrc2, 320x240 NV12
+ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 \
+	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12" ||
+	{ notok "cannot generate the encoder source"; finish; }
+
+CLIPS="BA1_Sony_D.h264 bear.hevc test-25fps.vp8.ivf test-25fps.vp9.ivf
+DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+sample_h262_mpeg_audio.m2v sample_h263.m4v"
+files=
+for c in $CLIPS; do
+	[ -f "$MEDIA/$c" ] && [ -f "$MEDIA/$c.nv12.framemd5" ] ||
+		{ notok "clip or reference missing: $MEDIA/$c"; finish; }
+	files="$files $MEDIA/$c"
+done
+
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$SRC/tests/guest/boot-guest.sh" "$OUT/run" "$SRC/tests/guest/guest-tests.sh" \
+	$files "$OUT/enc-src.nv12" > "$OUT/console.txt" 2>&1
+brc=$?
+end=$(date +%s)
+R=$OUT/run/out
+if [ $brc -ne 0 ] || [ ! -f "$R/exit-status" ]; then
+	notok "guest boot and test run (exit $brc, see $OUT/console.txt)"
+	tail -30 "$OUT/console.txt"
+	finish
+fi
+boot=$(grep -a -o 'vv-init: kernel [^,]*, up [0-9.]*s' "$OUT/console.txt" | sed 's/.*up //')
+ok "guest booted under TCG (kernel up after ${boot:-?}) and ran the tests in $((end - start))s"
+
+# Checks decided in the guest
+while read -r tag name res detail; do
+	[ "$tag" = RESULT ] || continue
+	if [ "$res" = PASS ]; then ok "$name: $detail"; else notok "$name: $detail"; fi
+done < "$R/results.txt"
+
+# Frame MD5s: "FRAME n WxH md5" lines against the ffmpeg references
+cmp_md5() { # $1 = client output, $2 = reference, prints "good/total detail"
+	python3 - "$1" "$2" <<'PY'
+import sys
+got = [l.split() for l in open(sys.argv[1]) if l.startswith("FRAME ")]
+ref = [l.split(",") for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
+refmd5 = [r[5].strip() for r in ref]
+good = sum(1 for g, r in zip(got, refmd5) if g[3] == r)
+first_bad = next((i for i, (g, r) in enumerate(zip(got, refmd5)) if g[3] != r), None)
+sizes = sorted(set(g[2] for g in got))
+print(f"{good} {len(refmd5)} {len(got)} {first_bad} {','.join(sizes)}")
+PY
+}
+for c in $CLIPS; do
+	f=$R/dec-$c.txt
+	if [ ! -s "$f" ]; then
+		notok "decode $c: no output ($(tail -n 2 "$R/dec-$c.err" 2>/dev/null | tr '\n' ' '))"
+		continue
+	fi
+	set -- $(cmp_md5 "$f" "$MEDIA/$c.nv12.framemd5")
+	fps=$(sed -n 's/^DONE .*fps=\([0-9.]*\).*/\1/p' "$f")
+	if [ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ]; then
+		ok "decode $c: $1/$2 frames MD5 match ($5, $fps fps)"
+	else
+		notok "decode $c: $1/$2 frames match, $3 decoded, first mismatch at $4"
+	fi
+done
+
+# Drain: the last CAPTURE buffer has LAST, DQBUF then fails with EPIPE
+f=$R/dec-BA1_Sony_D.h264.txt
+if grep -q '^DONE ' "$f" && grep -q '^AFTER_LAST dqbuf=EPIPE' "$f"; then
+	ok "drain: V4L2_DEC_CMD_STOP ends with a LAST buffer, then DQBUF gives EPIPE"
+else
+	notok "drain: $(grep -E '^(DONE|AFTER_LAST)' "$f" | tr '\n' ' ')"
+fi
+
+# Seek: STREAMOFF/STREAMON after the first frames, then the whole clip
+f=$R/seek.txt
+if grep -q '^SEEK' "$f" 2>/dev/null; then
+	sed -n '/^SEEK/,$p' "$f" > "$OUT/seek-after.txt"
+	set -- $(cmp_md5 "$OUT/seek-after.txt" "$MEDIA/BA1_Sony_D.h264.nv12.framemd5")
+	if [ "$1" = "$2" ] && [ "$2" = "$3" ]; then
+		ok "seek (STREAMOFF/STREAMON mid-stream, restart): $1/$2 frames MD5 match after the seek"
+	else
+		notok "seek: $1/$2 frames match after the seek, $3 decoded"
+	fi
+else
+	notok "seek: no seek happened ($(tail -n 2 "$R/seek.err" | tr '\n' ' '))"
+fi
+
+# Contiguous buffers (module reloaded with force_contig=1)
+f=$R/contig.txt
+set -- $(cmp_md5 "$f" "$MEDIA/BA1_Sony_D.h264.nv12.framemd5")
+if [ -f "$R/contig-mode.txt" ] && [ "$1" = "$2" ] && [ "$2" = "$3" ]; then
+	ok "contiguous buffers (dma-contig, force_contig=1): $1/$2 frames MD5 match"
+else
+	notok "contiguous buffers: $1/$2 frames match ($( [ -f "$R/contig-mode.txt" ] || echo 'mode not active'))"
+fi
+
+# Encoding: decode on the host, PSNR against the source
+for codec in h264 hevc vp8 vp9; do
+	bin=$R/enc-$codec.bin
+	case $codec in
+	h264) fmt=h264 ;; hevc) fmt=hevc ;; vp8) fmt=ivf ;; vp9) fmt=ivf ;;
+	esac
+	if [ ! -s "$bin" ]; then
+		notok "encode $codec: no bitstream ($(tail -n 2 "$R/enc-$codec.err" | tr '\n' ' '))"
+		continue
+	fi
+	input="$bin"
+	if [ "$codec" = vp8 ] || [ "$codec" = vp9 ]; then
+		# raw VP8/VP9 frames: wrap them in IVF from the packet sizes
+		python3 - "$bin" "$R/enc-$codec.txt" "$OUT/enc-$codec.ivf" $codec <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+sizes = [int(l.split()[2].split("=")[1]) for l in open(sys.argv[2]) if l.startswith("PACKET ")]
+fourcc = b"VP80" if sys.argv[4] == "vp8" else b"VP90"
+out = open(sys.argv[3], "wb")
+out.write(b"DKIF" + struct.pack("<HH4sHHIIII", 0, 32, fourcc, 320, 240, 30, 1, len(sizes), 0))
+pos = 0
+for i, s in enumerate(sizes):
+    out.write(struct.pack("<IQ", s, i) + data[pos:pos + s])
+    pos += s
+PY
+		input=$OUT/enc-$codec.ivf
+	fi
+	# decode on the host (ffmpeg's own decoders), compare with the source
+	rm -f "$OUT/enc-$codec.dec.nv12"
+	ffmpeg -v error -f $fmt -i "$input" -f rawvideo -pix_fmt nv12 \
+		"$OUT/enc-$codec.dec.nv12" 2>"$OUT/enc-$codec.dec.log"
+	set -- $(python3 - "$OUT/enc-$codec.dec.nv12" "$OUT/enc-src.nv12" <<'PY'
+import math, sys
+fs = 320 * 240 * 3 // 2
+try:
+    a = open(sys.argv[1], "rb").read()
+except OSError:
+    a = b""
+b = open(sys.argv[2], "rb").read()
+n = len(a) // fs
+tot = 0.0
+for f in range(n):
+    x, y = a[f * fs:(f + 1) * fs], b[f * fs:(f + 1) * fs]
+    mse = sum((p - q) * (p - q) for p, q in zip(x, y)) / fs
+    tot += 100.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+print(n, "%.2f" % (tot / n if n else 0))
+PY
+)
+	frames=$1
+	psnr=$2
+	kb=$(( $(stat -c %s "$bin") / 1024 ))
+	if [ "$frames" = 30 ] && [ -n "$psnr" ] &&
+	   python3 -c "import sys; sys.exit(0 if float('$psnr') >= 35 else 1)"; then
+		ok "encode $codec 320x240x30 at 2 Mbit/s: host decodes $frames frames, mean PSNR $psnr dB vs source (${kb} KiB)"
+	else
+		notok "encode $codec: host decoded ${frames:-0}/30 frames, PSNR ${psnr:-none} dB"
+	fi
+done
+
+# GOP size 10 plus FORCE_KEY_FRAME at frame 5: keyframes at 0, 5, 10, 20
+keys=$(grep '^PACKET' "$R/enc-gop.txt" 2>/dev/null | grep ' key' | sed 's/^PACKET \([0-9]*\).*/\1/' | tr '\n' ' ')
+if [ "$keys" = "0 5 10 20 " ]; then
+	ok "encoder controls: GOP_SIZE=10 and FORCE_KEY_FRAME at 5 give keyframes at $keys"
+else
+	notok "encoder controls: keyframes at '$keys', expected '0 5 10 20 '"
+fi
+
+# v4l2-compliance: zero failures, except checks that fail on vicodec too
+compliance() { # $1 our log, $2 vicodec log, $3 label
+	python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+def fails(p):
+    try:
+        t = open(p, errors="replace").read()
+    except OSError:
+        return None, None
+    tot = re.search(r"Total for .*: (\d+), Succeeded: (\d+), Failed: (\d+)", t)
+    return [m.group(1) for m in re.finditer(r"\ttest (.*): FAIL", t)], tot
+ours, tot = fails(sys.argv[1])
+vic, vtot = fails(sys.argv[2])
+if ours is None or tot is None:
+    print("FAIL no v4l2-compliance result"); sys.exit()
+if vic is None or vtot is None:
+    vic = []
+excepted = [f for f in ours if f in vic]
+left = [f for f in ours if f not in vic]
+msg = f"{tot.group(1)} tests, {tot.group(2)} succeeded, {tot.group(3)} failed"
+if excepted:
+    msg += "; excepted (same check fails on vicodec): " + "; ".join(excepted)
+if left:
+    print("FAIL " + msg + "; failures: " + "; ".join(left))
+else:
+    print("PASS " + msg)
+PY
+}
+for node in dec enc; do
+	res=$(compliance "$R/compliance-$node.txt" "$R/compliance-vicodec-$node.txt" $node)
+	vt=$(grep -o 'Total for .*' "$R/compliance-vicodec-$node.txt" 2>/dev/null | sed 's/.*: \([0-9]*\), Succeeded: \([0-9]*\), Failed: \([0-9]*\).*/vicodec: \1 tests, \3 failed/')
+	case $res in
+	PASS*) ok "v4l2-compliance -s on the $node node: ${res#PASS } [${vt:-vicodec missing}]" ;;
+	*) notok "v4l2-compliance -s on the $node node: ${res#FAIL } [${vt:-vicodec missing}]" ;;
+	esac
+done
+
+echo "# logs: $OUT/run/out, console: $OUT/console.txt"
+finish

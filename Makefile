@@ -11,8 +11,9 @@
 #                        (BENCH_RUNS=n runs per case, median reported)
 #   make check-asan      QEMU and the engine built with ASan and UBSan
 #                        (build/asan, build/unit-asan), then every test
-#   make fuzz            libFuzzer on the engine for FUZZ_SECONDS (default
-#                        60), seeded from the unit tests' command streams
+#   make fuzz            libFuzzer on the engine, then QEMU's generic-fuzz on
+#                        the device (decoder, encoder), each for FUZZ_SECONDS
+#                        (default 60); fails on any finding
 #   make clean           remove build/ (the source download and ccache stay)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -64,27 +65,8 @@ bench: qemu
 	@bash tests/run-bench.sh $(BENCH_RUNS)
 
 FUZZ_SECONDS ?= 60
-FUZZ_DIR := $(B)/fuzz
 fuzz: unit
-	@command -v clang >/dev/null || { echo "fuzz: installing clang"; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null; }
-	@test -f $(FUZZ_DIR)/build.ninja || CC=clang meson setup $(FUZZ_DIR) . \
-		-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	@ninja -C $(FUZZ_DIR) fuzz-vv-engine >/dev/null
-	@mkdir -p $(FUZZ_DIR)/seeds $(FUZZ_DIR)/corpus
-	@if [ -z "$$(ls $(FUZZ_DIR)/seeds)" ]; then \
-		echo "fuzz: recording seeds from the unit tests"; \
-		export VIRTIO_VIDEO_SEED_DIR=$(abspath $(FUZZ_DIR))/seeds; \
-		$(B)/unit/tests/unit/test-vv-decode -p /vv/decode/test-25fps.vp9.ivf >/dev/null 2>&1; \
-		$(B)/unit/tests/unit/test-vv-encode -p /vv/encode/bad-controls >/dev/null 2>&1; \
-		$(B)/unit/tests/unit/test-vv-encode -p /vv/encode/force-keyframe/H264 >/dev/null 2>&1; \
-		true; \
-	fi
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	$(FUZZ_DIR)/fuzz-vv-engine -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
-		-timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
-		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+	@bash tests/run-fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(B)

@@ -175,6 +175,35 @@ static void test_reset_busy(void *obj, void *data, QGuestAllocator *alloc)
     }
 }
 
+/*
+ * system_reset with two decode streams busy: the device is reset with the
+ * machine, and nothing is written to the old rings afterwards.
+ */
+static void test_system_reset_busy(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    QTestState *qts = qvirtio_video_qts(v);
+    g_autoptr(GPtrArray) units = test_units(40);
+    g_autoptr(GPtrArray) res = g_ptr_array_new();
+    VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
+    uint16_t idx;
+    guint i;
+
+    vvc_set_timeout(c, 60000);
+    start_streams(c, units, 2, res);
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(qts, "RESET");
+    idx = used_idx(v);
+    g_usleep(300 * 1000);
+    g_assert_cmpuint(used_idx(v), ==, idx);
+    qtest_qmp_assert_success(qts, "{'execute': 'query-status'}");
+    for (i = 0; i < res->len; i++) {
+        vvc_resource_release(c, g_ptr_array_index(res, i));
+    }
+    vvc_free(c);
+}
+
 /* The same for an encoder busy with frames. */
 static void test_reset_busy_encoder(void *obj, void *data,
                                     QGuestAllocator *alloc)
@@ -214,6 +243,71 @@ static void test_reset_busy_encoder(void *obj, void *data,
     vvc_free(c);
 }
 
+/*
+ * device_del of a device whose streams are busy (decoder: two streams with
+ * buffers queued; encoder: frames queued): QEMU carries on, and the other
+ * device decodes a whole clip afterwards.
+ */
+static void test_unplug_busy(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    QTestState *qts = qvirtio_video_qts(v);
+    bool encoder = !strcmp(data, "encoder");
+    g_autoptr(GPtrArray) units = test_units(40);
+    g_autoptr(GPtrArray) res = g_ptr_array_new();
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    g_autofree char *err = NULL;
+    VvcDecodeOpts o = { .coded_format = VIRTIO_VIDEO_FORMAT_H264 };
+    QVirtioVideo *hp;
+    VvcClient *c;
+    guint i;
+
+    if (v->pdev->bus->not_hotpluggable) {
+        g_test_skip("pci bus does not support hotplug");
+        return;
+    }
+    qtest_qmp_device_add(qts, "virtio-video-pci", "vv-hp",
+                         "{'addr': %s, 'mode': %s}",
+                         stringify(PCI_SLOT_HP), (const char *)data);
+    hp = qvirtio_video_pci_attach(v->pdev->bus, alloc, PCI_SLOT_HP, encoder);
+    c = vvc_new(&qvirtio_video_vvc_ops, hp);
+    if (encoder) {
+        VvcEncodeCase t = {
+            .format = VIRTIO_VIDEO_FORMAT_H264,
+            .raw_format = VIRTIO_VIDEO_FORMAT_NV12,
+            .width = 320, .height = 240, .fps = 30, .frames = 10,
+            .force_keyframe_at = -1, .bitrate_change_at = -1,
+        };
+        VvcEncodeResult r;
+
+        /* the runner's timeout cuts it short with frames queued */
+        vvc_set_timeout(c, 1);
+        vvc_encode_run(c, 1, &t, &r, &err);
+        g_array_free(r.keyframes, true);
+    } else {
+        vvc_set_timeout(c, 60000);
+        start_streams(c, units, 2, res);
+    }
+
+    qpci_unplug_acpi_device_test(qts, "vv-hp", PCI_SLOT_HP);
+    qvirtio_video_pci_forget(hp);
+    for (i = 0; i < res->len; i++) {
+        vvc_resource_release(c, g_ptr_array_index(res, i));
+    }
+    vvc_free(c);
+
+    if (encoder) {
+        return;     /* the node's device is an encoder: enough that QEMU runs */
+    }
+    c = vvc_new(&qvirtio_video_vvc_ops, v);
+    vvc_set_timeout(c, 60000);
+    if (!vvc_decode_units(c, units, &o, frames, &err)) {
+        g_error("decode after unplug: %s", err);
+    }
+    g_assert_cmpuint(frames->len, ==, units->len);
+    vvc_free(c);
+}
+
 /* Hot-plug a second device of each mode and unplug it again. */
 static void test_hotplug(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -243,6 +337,12 @@ static void register_virtio_video_reset_test(void)
     qos_add_test("hotplug-decoder", "virtio-video-decoder", test_hotplug,
                  &dec);
     qos_add_test("hotplug-encoder", "virtio-video-encoder", test_hotplug,
+                 &enc);
+    qos_add_test("unplug-busy", "virtio-video-decoder", test_unplug_busy,
+                 &dec);
+    qos_add_test("system-reset-busy", "virtio-video-decoder",
+                 test_system_reset_busy, NULL);
+    qos_add_test("unplug-busy", "virtio-video-encoder", test_unplug_busy,
                  &enc);
 }
 

@@ -497,6 +497,28 @@ static void *virtio_video_pci_encoder_create(void *pci_bus,
     return virtio_video_pci_create_common(pci_bus, alloc, addr, true);
 }
 
+QVirtioVideo *qvirtio_video_pci_attach(QPCIBus *bus, QGuestAllocator *alloc,
+                                       int slot, bool encoder)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(slot, 0) };
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(bus, alloc, &addr,
+                                                        encoder);
+
+    qvirtio_video_pci_start_hw(&p->pci_vdev.obj);
+    return &p->video;
+}
+
+void qvirtio_video_pci_forget(QVirtioVideo *v)
+{
+    QVirtioVideoPCI *p = container_of(v, QVirtioVideoPCI, video);
+
+    drv_free(v);
+    g_free(v->cmdq);
+    g_free(v->eventq);
+    g_free(p->pci_vdev.pdev);
+    g_free(p);
+}
+
 /*
  * One node per configuration.  Tests for every device take "virtio-video";
  * decoder and encoder tests take "virtio-video-decoder"/"-encoder" (so

@@ -45,6 +45,15 @@ struct QVirtioVideoPCI {
 
 QTestState *qvirtio_video_qts(QVirtioVideo *v);
 /*
+ * A virtio-video-pci the test plugged itself (device_add) in @slot of
+ * @bus: found, enabled and started like a node's device.
+ */
+QVirtioVideo *qvirtio_video_pci_attach(QPCIBus *bus, QGuestAllocator *alloc,
+                                       int slot, bool encoder);
+/* After that device was unplugged: free the driver, touching no device. */
+void qvirtio_video_pci_forget(QVirtioVideo *v);
+
+/*
  * Talk to another QEMU from now on: the destination of a migration, whose
  * guest memory and device state are the source's.
  */

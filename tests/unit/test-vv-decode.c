@@ -479,7 +479,15 @@ static void test_bitstream_cap(void)
 typedef struct ClientCase {
     const char *name;
     bool chunked;
+    unsigned migrate_after;     /* frames; 0: no migration */
 } ClientCase;
+
+static void migrate_hook(void *opaque)
+{
+    size_t len = fg_migrate(opaque);
+
+    g_test_message("migrated: %zu bytes of state", len);
+}
 
 static void test_client_decode(gconstpointer data)
 {
@@ -489,7 +497,11 @@ static void test_client_decode(gconstpointer data)
     g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
     g_autoptr(GPtrArray) ref = NULL;
     g_autofree char *err = NULL;
-    VvcDecodeOpts o = { .chunked = t->chunked, .chunk_size = 1021 };
+    VvcDecodeOpts o = {
+        .chunked = t->chunked, .chunk_size = 1021,
+        .hook = t->migrate_after ? migrate_hook : NULL,
+        .hook_after = t->migrate_after,
+    };
     FakeGuest *g;
     VvcClient *c;
     guint i;
@@ -501,6 +513,7 @@ static void test_client_decode(gconstpointer data)
     ref = vvc_read_framemd5(ref_path, &err);
     g_assert_nonnull(ref);
     g = fg_new(VV_MODE_DECODER, 512 * 1024 * 1024);
+    o.hook_opaque = g;
     c = vvc_new(&fg_vvc_ops, g);
     vvc_set_timeout(c, 60000);
     if (!vvc_decode_file(c, path, &o, frames, &err)) {
@@ -521,6 +534,11 @@ static const ClientCase client_cases[] = {
     { "bear.hevc", true },
     { "sample_h262_mpeg_audio.m2v", true },
     { "sample_h263.m4v", false },
+    /* live migration: state saved, a new engine replays it */
+    { "test-25fps.h264", false, 11 },
+    { "bear.hevc", true, 7 },
+    { "test-25fps.vp9.ivf", false, 23 },
+    { "test-25fps.vp8.ivf", false, 5 },
 };
 
 static void test_reset_busy(void)
@@ -583,8 +601,9 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < G_N_ELEMENTS(client_cases); i++) {
         g_autofree char *name =
-            g_strdup_printf("/vv/decode/client/%s%s", client_cases[i].name,
-                            client_cases[i].chunked ? "/chunks" : "");
+            g_strdup_printf("/vv/decode/client/%s%s%s", client_cases[i].name,
+                            client_cases[i].chunked ? "/chunks" : "",
+                            client_cases[i].migrate_after ? "/migrate" : "");
 
         g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }

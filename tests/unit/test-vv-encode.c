@@ -110,6 +110,45 @@ static void test_force_keyframe(gconstpointer data)
     g_array_free(r.keyframes, true);
 }
 
+static void migrate_hook(void *opaque)
+{
+    fg_migrate(opaque);
+}
+
+/*
+ * Live migration before frame 20 is queued: every frame comes out, the
+ * first one the new engine encodes is a keyframe, quality holds.
+ */
+static void test_migrate(gconstpointer data)
+{
+    VvcEncodeCase t = base(GPOINTER_TO_UINT(data));
+    g_autofree char *err = NULL;
+    VvcEncodeResult r;
+    bool cut = false;
+    Env env;
+    guint i;
+
+    env_init(&env, VV_MODE_ENCODER);
+    t.frames = 40;
+    t.hook_at = 20;
+    t.hook = migrate_hook;
+    t.hook_opaque = env.g;
+    if (!vvc_encode_run(env.c, 1, &t, &r, &err)) {
+        g_error("%s", err);
+    }
+    env_fini(&env);
+    g_assert_cmpuint(r.packets, ==, t.frames);
+    g_assert_cmpfloat(r.psnr_min, >=, 35.0);
+    /* the client keeps up to 8 frames queued: they crossed the cut */
+    for (i = 0; i < r.keyframes->len; i++) {
+        unsigned k = g_array_index(r.keyframes, unsigned, i);
+
+        cut |= k > 0 && k <= t.hook_at && k + 8 >= t.hook_at;
+    }
+    g_assert_true(cut);
+    g_array_free(r.keyframes, true);
+}
+
 static void test_h264_profile_level(void)
 {
     static const struct {
@@ -241,8 +280,13 @@ int main(int argc, char **argv)
                                               vvc_format_name(formats[i]));
 
         g_test_add_data_func(cbr, GUINT_TO_POINTER(formats[i]), test_cbr);
+        g_autofree char *mig = g_strdup_printf("/vv/encode/migrate/%s",
+                                               vvc_format_name(formats[i]));
+
         g_test_add_data_func(kf, GUINT_TO_POINTER(formats[i]),
                              test_force_keyframe);
+        g_test_add_data_func(mig, GUINT_TO_POINTER(formats[i]),
+                             test_migrate);
     }
     g_test_add_func("/vv/encode/h264-profile-level", test_h264_profile_level);
     g_test_add_func("/vv/encode/bitrate-change", test_bitrate_change);

@@ -112,7 +112,8 @@ uint64_t fg_max_bitstream;
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
 {
     FakeGuest *g = g_new0(FakeGuest, 1);
-    VvEngineConfig cfg = {
+    VvEngineConfig *cfg = &g->cfg;
+    *cfg = (VvEngineConfig) {
         .mode = mode,
         .backend = "libavcodec",
         .codec_threads = 1,
@@ -131,7 +132,7 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
     g_cond_init(&g->cond);
     g_queue_init(&g->done);
     g_queue_init(&g->events);
-    g->engine = vv_engine_new(&cfg, &err);
+    g->engine = vv_engine_new(cfg, &err);
     g_assert_null(err);
     seed_open(g, mode);
     return g;
@@ -290,6 +291,54 @@ int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8], int timeout_ms)
 }
 
 /* ---- the test client's transport ---- */
+
+static void put_token(void *opaque, void *token)
+{
+    g_ptr_array_add(opaque, token);
+}
+
+static void *get_token(void *opaque, uint32_t index)
+{
+    GPtrArray *tokens = opaque;
+    void *token;
+
+    if (index >= tokens->len) {
+        return NULL;
+    }
+    token = g_ptr_array_index(tokens, index);
+    g_ptr_array_index(tokens, index) = NULL;
+    return token;
+}
+
+size_t fg_migrate(FakeGuest *g)
+{
+    g_autoptr(GPtrArray) tokens = g_ptr_array_new();
+    g_autofree void *state = NULL;
+    g_autofree char *err = NULL;
+    VvEngine *dst;
+    size_t len = 0;
+    guint i;
+
+    vv_engine_pause(g->engine);
+    vv_engine_poll(g->engine, on_complete, on_event, g);
+    state = vv_engine_save(g->engine, &len, put_token, tokens, &err);
+    g_assert_null(err);
+    g_assert_nonnull(state);
+
+    dst = vv_engine_new(&g->cfg, &err);
+    g_assert_nonnull(dst);
+    vv_engine_pause(dst);
+    if (!vv_engine_load(dst, state, len, get_token, tokens, &err)) {
+        g_error("load: %s", err);
+    }
+    for (i = 0; i < tokens->len; i++) {
+        g_assert_null(g_ptr_array_index(tokens, i));
+    }
+    vv_engine_free(g->engine, drop_token, g);
+    g->engine = dst;
+    vv_engine_resume(dst);
+    return len;
+}
 
 static uint64_t vvc_alloc(void *opaque, size_t size)
 {

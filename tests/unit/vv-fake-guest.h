@@ -28,6 +28,7 @@ typedef struct FgCompletion {
 
 typedef struct FakeGuest {
     VvEngine *engine;
+    VvEngineConfig cfg;
     uint8_t *ram;
     uint64_t ram_size;
     uint64_t brk;               /* bump allocator */
@@ -65,6 +66,13 @@ void fg_wait(FakeGuest *g, uint32_t tag, FgCompletion *out);
  */
 int fg_wait_any(FakeGuest *g, FgCompletion *c, uint8_t ev[8],
                 int timeout_ms);
+
+/*
+ * Live-migrate the engine, as QEMU does: pause it, deliver what it
+ * finished, save its state, load that into a new engine, drop the old one
+ * (as the source QEMU exits) and resume.  Returns the state's size.
+ */
+size_t fg_migrate(FakeGuest *g);
 
 /* The test client's transport over this guest (opaque: the FakeGuest). */
 struct VvcOps;

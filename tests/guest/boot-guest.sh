@@ -8,7 +8,8 @@
 #   WORKDIR/console.log and to stdout.
 # Environment: QEMU (default build/qemu-system-x86_64), GUEST_DIR (default
 #   build/guest), VV_DEVICES (extra -device arguments; default a decoder
-#   and an encoder), VV_TIMEOUT (seconds, default 300), VV_MEM (default 1G).
+#   and an encoder), VV_TIMEOUT (seconds, default 300), VV_MEM (default 1G),
+#   VV_INITRD (default $GUEST_DIR/initrd.img), VV_APPEND (kernel arguments).
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 QEMU=${QEMU:-$SRC/build/qemu-system-x86_64}
@@ -16,7 +17,8 @@ GUEST_DIR=${GUEST_DIR:-$SRC/build/guest}
 work=$1
 script=$2
 shift 2
-for f in "$QEMU" "$GUEST_DIR/vmlinuz" "$GUEST_DIR/initrd.img"; do
+INITRD=${VV_INITRD:-$GUEST_DIR/initrd.img}
+for f in "$QEMU" "$GUEST_DIR/vmlinuz" "$INITRD"; do
 	[ -e "$f" ] || { echo "boot-guest: FAIL missing $f" >&2; exit 3; }
 done
 rm -rf "$work/in" "$work/out"
@@ -32,7 +34,7 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086
 timeout "${VV_TIMEOUT:-300}" "$QEMU" -M q35 -accel tcg -m "${VV_MEM:-1G}" -smp 1 \
 	-nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" \
+	-kernel "$GUEST_DIR/vmlinuz" -initrd "$INITRD" \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 ${VV_APPEND:-}" \
 	-drive file="$work/in.img",format=raw,if=virtio,readonly=on \
 	-drive file="$work/out.img",format=raw,if=virtio \

@@ -1,0 +1,103 @@
+#!/bin/sh
+# make check-guest-apps: a stock program decodes through the driver.
+# Boots the guest with the larger image (guest/image/build-apps-image.sh:
+# Debian 12's ffmpeg and its libraries added) and runs
+#   ffmpeg -c:v <codec>_v4l2m2m -i <clip> -fps_mode passthrough -pix_fmt nv12 -f framemd5
+# for H.264, HEVC, VP8 and VP9 clips; every frame's MD5 must equal the
+# reference in shared/media/<clip>.nv12.framemd5.  Also encodes with
+# h264_v4l2m2m and checks the result decodes on the host with PSNR >= 35 dB.
+# Prints "ok N - ..." lines and "N passed, N failed".
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+MEDIA=${VV_MEDIA:-$SRC/../shared/media}
+OUT=${VV_TEST_OUT:-$SRC/build/guest/apps}
+export QEMU=${QEMU:-$SRC/build/qemu-system-x86_64}
+mkdir -p "$OUT"
+n=0; passed=0; failed=0
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; exit $?; }
+
+[ -x "$QEMU" ] || { notok "QEMU not built: $QEMU"; finish; }
+if "$SRC/guest/image/build-image.sh" "$SRC" > "$OUT/build.log" 2>&1 &&
+   "$SRC/guest/image/build-apps-image.sh" "$SRC" >> "$OUT/build.log" 2>&1; then
+	ok "guest image with Debian's ffmpeg ($(du -h "$SRC/build/guest/initrd-apps.img" | cut -f1))"
+else
+	notok "image build failed (see $OUT/build.log)"; finish
+fi
+
+CASES="h264:BA1_Sony_D.h264 h264:test-25fps.h264 hevc:test-25fps.hevc vp8:test-25fps.vp8.ivf vp9:test-25fps.vp9.ivf"
+files=
+for c in $CASES; do
+	f=$MEDIA/${c#*:}
+	[ -f "$f" ] && [ -f "$f.nv12.framemd5" ] || { notok "missing $f or its reference"; finish; }
+	files="$files $f"
+done
+cat > "$OUT/guest.sh" <<GS
+modprobe virtio_video
+sleep 0.3
+for c in $CASES; do
+	codec=\${c%%:*}; clip=\${c#*:}
+	echo "guest: ffmpeg -c:v \${codec}_v4l2m2m -i \$clip"
+	timeout -s KILL 120 ffmpeg -hide_banner -nostdin -c:v \${codec}_v4l2m2m -i /data/\$clip \
+		-fps_mode passthrough -pix_fmt nv12 -f framemd5 /out/\$clip.framemd5 \
+		> /out/\$clip.log 2>&1
+	echo "exit \$?" >> /out/\$clip.log
+done
+echo "guest: ffmpeg -c:v h264_v4l2m2m (encoder)"
+timeout -s KILL 120 ffmpeg -hide_banner -nostdin -f rawvideo -pix_fmt nv12 -s 320x240 -r 30 \
+	-i /data/enc-src.nv12 -c:v h264_v4l2m2m -b:v 2M -f h264 /out/enc.h264 > /out/enc.log 2>&1
+echo "exit \$?" >> /out/enc.log
+GS
+ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 \
+	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12"
+# shellcheck disable=SC2086
+VV_MEM=2G VV_INITRD=$SRC/build/guest/initrd-apps.img VV_TIMEOUT=600 \
+	"$SRC/tests/guest/boot-guest.sh" "$OUT/run" "$OUT/guest.sh" $files "$OUT/enc-src.nv12" \
+	> "$OUT/console.txt" 2>&1 || { notok "guest run failed (see $OUT/console.txt)"; finish; }
+R=$OUT/run/out
+for c in $CASES; do
+	codec=${c%%:*}; clip=${c#*:}
+	res=$(python3 - "$R/$clip.framemd5" "$MEDIA/$clip.nv12.framemd5" <<'PY'
+import sys
+def md5s(p):
+    try:
+        return [l.split(",")[5].strip() for l in open(p) if l.strip() and not l.startswith("#")]
+    except OSError:
+        return []
+got, ref = md5s(sys.argv[1]), md5s(sys.argv[2])
+good = sum(1 for g, r in zip(got, ref) if g == r)
+print(good, len(ref), len(got))
+PY
+)
+	set -- $res
+	if [ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ]; then
+		ok "stock ffmpeg -c:v ${codec}_v4l2m2m decodes $clip through the driver: $1/$2 frames MD5 match"
+	else
+		notok "ffmpeg ${codec}_v4l2m2m $clip: $1/$2 frames match, $3 decoded ($(grep -a -i -m1 -E 'error|fail' "$R/$clip.log"))"
+	fi
+done
+if [ -s "$R/enc.h264" ]; then
+	ffmpeg -v error -y -f h264 -i "$R/enc.h264" -f rawvideo -pix_fmt nv12 "$OUT/enc.dec.nv12"
+	set -- $(python3 - "$OUT/enc.dec.nv12" "$OUT/enc-src.nv12" <<'PY'
+import math, sys
+fs = 320 * 240 * 3 // 2
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+n = len(a) // fs
+tot = 0.0
+for f in range(n):
+    x, y = a[f * fs:(f + 1) * fs], b[f * fs:(f + 1) * fs]
+    mse = sum((p - q) * (p - q) for p, q in zip(x, y)) / fs
+    tot += 100.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+print(n, "%.2f" % (tot / n if n else 0))
+PY
+)
+	if [ "$1" = 30 ] && python3 -c "import sys; sys.exit(0 if $2 >= 35 else 1)"; then
+		ok "stock ffmpeg -c:v h264_v4l2m2m encodes through the driver: $1 frames, PSNR $2 dB"
+	else
+		notok "ffmpeg h264_v4l2m2m encode: $1 frames, PSNR $2 dB"
+	fi
+else
+	notok "ffmpeg h264_v4l2m2m encode: no output ($(tail -n 3 "$R/enc.log" | tr '\n' ' '))"
+fi
+finish

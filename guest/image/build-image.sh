@@ -95,7 +95,8 @@ chmod +x "$root/init"
 
 # Kernel modules: what we load plus their dependencies (from modules.dep)
 mods="virtio_pci virtio_blk videodev videobuf2-common videobuf2-v4l2
-	videobuf2-memops videobuf2-dma-sg videobuf2-dma-contig virtio_dma_buf"
+	videobuf2-memops videobuf2-dma-sg videobuf2-dma-contig virtio_dma_buf
+	videobuf2-vmalloc vivid"
 kmods=$kdir/lib/modules/$KVER
 want=
 for m in $mods; do

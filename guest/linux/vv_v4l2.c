@@ -980,8 +980,12 @@ static int vv_buf_init(struct vb2_buffer *vb)
 	unsigned int n = 0, i;
 	int id, ret;
 
-	if (vb->memory != VB2_MEMORY_MMAP)
-		return -EINVAL;
+	/*
+	 * MMAP and imported DMABUF buffers are both described to
+	 * the device by the guest addresses of their pages (as mapped for
+	 * it).  vb2 calls this again whenever the memory behind a slot
+	 * changes.
+	 */
 	if (dev->use_sg) {
 		struct sg_table *sgt = vb2_dma_sg_plane_desc(vb, 0);
 		struct scatterlist *sg;
@@ -1345,7 +1349,7 @@ static int vv_init_queue(struct vv_ctx *ctx, struct vb2_queue *q, u32 type)
 	struct vv_dev *dev = ctx->dev;
 
 	q->type = type;
-	q->io_modes = VB2_MMAP;
+	q->io_modes = VB2_MMAP | VB2_DMABUF;
 	q->drv_priv = ctx;
 	q->buf_struct_size = sizeof(struct vv_buf);
 	q->ops = &vv_qops;

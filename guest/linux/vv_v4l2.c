@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/virtio_config.h>
 #include <media/v4l2-event.h>
 #include <media/v4l2-ioctl.h>
@@ -19,6 +20,13 @@
 #include <media/videobuf2-dma-sg.h>
 
 #include "vv.h"
+
+/* vb2 API differences between the kernels we build for (6.1 to 6.12) */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define vv_num_buffers(q)	vb2_get_num_buffers(q)
+#else
+#define vv_num_buffers(q)	((q)->num_buffers)
+#endif
 
 #define P(x)	le32_to_cpu(x)
 #define VV_TAG_SRC	BIT(31)
@@ -956,8 +964,8 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
 	*nplanes = 1;
 	sizes[0] = size;
-	if (!src && vq->num_buffers + *nbuffers < P(p->min_buffers))
-		*nbuffers = P(p->min_buffers) - vq->num_buffers;
+	if (!src && vv_num_buffers(vq) + *nbuffers < P(p->min_buffers))
+		*nbuffers = P(p->min_buffers) - vv_num_buffers(vq);
 	return 0;
 }
 
@@ -1358,7 +1366,6 @@ static int vv_init_queue(struct vv_ctx *ctx, struct vb2_queue *q, u32 type)
 	q->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
 	q->lock = &dev->lock;
 	q->dev = dev->dma_dev;
-	q->min_buffers_needed = 0;
 	return vb2_queue_init(q);
 }
 

@@ -6,6 +6,7 @@
 #include <linux/refcount.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/virtio_config.h>
 
 #include "vv.h"
@@ -421,7 +422,18 @@ static int vv_probe(struct virtio_device *vdev)
 	if (!dev->name[0])
 		strscpy(dev->name, "virtio-video", sizeof(dev->name));
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	{
+		struct virtqueue_info info[] = {
+			{ names[0], cbs[0] },
+			{ names[1], cbs[1] },
+		};
+
+		ret = virtio_find_vqs(vdev, 2, vqs, info, NULL);
+	}
+#else
 	ret = virtio_find_vqs(vdev, 2, vqs, cbs, names, NULL);
+#endif
 	if (ret)
 		goto err_free;
 	dev->cmdq = vqs[0];

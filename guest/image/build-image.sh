@@ -101,19 +101,25 @@ kmods=$kdir/lib/modules/$KVER
 want=
 for m in $mods; do
 	p=$(grep -E "(^|/)$m\.ko(\.xz)?:" "$kmods/modules.dep" | head -n1)
-	[ -n "$p" ] || { echo "build-image: module $m not in $KVER" >&2; exit 1; }
+	if [ -z "$p" ]; then
+		# built into this kernel?
+		mu=$(echo "$m" | tr - _)
+		grep -q -E "(^|/)($m|$mu)\.ko$" "$kmods/modules.builtin" && continue
+		echo "build-image: module $m not in $KVER" >&2
+		exit 1
+	fi
 	want="$want ${p%%:*} ${p#*:}"
 done
 for p in $(echo $want | tr ' ' '\n' | sort -u); do
 	mkdir -p "$root/lib/modules/$KVER/$(dirname "$p")"
-	cp "$kmods/$p" "$root/lib/modules/$KVER/$p"
+	case $p in
+	*.xz) xz -dc "$kmods/$p" > "$root/lib/modules/$KVER/${p%.xz}" ;;
+	*) cp "$kmods/$p" "$root/lib/modules/$KVER/$p" ;;
+	esac
 done
 cp "$kmods"/modules.order "$kmods"/modules.builtin* "$root/lib/modules/$KVER/" 2>/dev/null || true
 cp "$OUT/module/virtio_video.ko" "$OUT/vicodec/v4l2-mem2mem.ko" \
 	"$OUT/vicodec/vicodec.ko" "$root/lib/modules/$KVER/extra/"
-mkdir -p "$root/lib/modules/$KVER/kernel/drivers/media/common/videobuf2"
-cp "$kmods/kernel/drivers/media/common/videobuf2/videobuf2-vmalloc.ko" \
-	"$root/lib/modules/$KVER/kernel/drivers/media/common/videobuf2/"
 depmod -b "$root" "$KVER"
 
 # v4l-utils and their shared libraries

@@ -38,9 +38,22 @@ done
 [ -x "$QEMU" ] || { notok "QEMU not built: $QEMU"; finish; }
 [ -d "$MEDIA" ] || { notok "media directory missing: $MEDIA"; finish; }
 
+# VV_GUEST_KERNEL=backports: Debian's bookworm-backports kernel (6.12)
+# instead of the bookworm one (6.1)
+GUEST_DIR=${GUEST_DIR:-$SRC/build/guest}
+if [ "${VV_GUEST_KERNEL:-}" = backports ]; then
+	KVER=$(apt-cache show -t bookworm-backports linux-headers-amd64 2>/dev/null |
+		sed -n 's/^Depends: linux-headers-\([^ ]*\).*/\1/p' | head -n1)
+	[ -n "$KVER" ] || { notok "no bookworm-backports kernel found"; finish; }
+	export KVER
+	GUEST_DIR=$SRC/build/guest-$KVER
+	OUT=$GUEST_DIR/tests
+	mkdir -p "$OUT"
+fi
+export GUEST_DIR
 if [ -z "${VV_SKIP_IMAGE_BUILD:-}" ]; then
-	if "$SRC/guest/image/build-image.sh" "$SRC" > "$OUT/build-image.log" 2>&1; then
-		ok "guest image built ($(cat "$SRC/build/guest/kernel-version"))"
+	if "$SRC/guest/image/build-image.sh" "$SRC" "$GUEST_DIR" > "$OUT/build-image.log" 2>&1; then
+		ok "guest image built ($(cat "$GUEST_DIR/kernel-version"))"
 	else
 		notok "guest image build failed (see $OUT/build-image.log)"
 		tail -20 "$OUT/build-image.log"

@@ -42,13 +42,31 @@ while read -r codec clip; do
 	echo "exit $?" >> "$O/dec-$clip.err"
 done <<LIST
 h264 BA1_Sony_D.h264
+h264 test-25fps.h264
+h264 test-25fps-interlaced.h264
+h264 64x64-I-P-B-P-high.h264
 hevc bear.hevc
+hevc test-25fps.hevc
 vp8 test-25fps.vp8.ivf
 vp9 test-25fps.vp9.ivf
+vp9 vp90-2-10-show-existing-frame.vp9.ivf
 h264 DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+vp9 resolution_change_500frames-vp9.ivf
 mpeg2 sample_h262_mpeg_audio.m2v
 mpeg4 sample_h263.m4v
 LIST
+
+# A 10-bit stream no v3 raw format can carry: the device fails the stream
+# (EVENT_ERROR); the client must get an error, not hang.  The decodes
+# above and below show that the driver and device go on working.
+step "decoding a 10-bit stream (expected to fail)"
+$T 60 vvclient dec "$DEC" hevc "$D/sample_with_color_info.hevc" > "$O/err10.txt" 2> "$O/err10.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "Input/output error\|error" "$O/err10.err"; then
+	result stream-error PASS "10-bit HEVC: device EVENT_ERROR reaches the client as $(tail -n 1 "$O/err10.err" | sed 's/vvclient: //')"
+else
+	result stream-error FAIL "10-bit HEVC: client exit $rc, $(tail -n 1 "$O/err10.err")"
+fi
 
 # Seek: after 2 input buffers, STREAMOFF/STREAMON and start again
 $T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" -s 4096 -k 4 > "$O/seek.txt" 2> "$O/seek.err"

@@ -66,8 +66,11 @@ ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 \
 	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12" ||
 	{ notok "cannot generate the encoder source"; finish; }
 
-CLIPS="BA1_Sony_D.h264 bear.hevc test-25fps.vp8.ivf test-25fps.vp9.ivf
+CLIPS="BA1_Sony_D.h264 test-25fps.h264 test-25fps-interlaced.h264
+64x64-I-P-B-P-high.h264 bear.hevc test-25fps.hevc test-25fps.vp8.ivf
+test-25fps.vp9.ivf vp90-2-10-show-existing-frame.vp9.ivf
 DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+resolution_change_500frames-vp9.ivf
 sample_h262_mpeg_audio.m2v sample_h263.m4v"
 files=
 for c in $CLIPS; do
@@ -75,6 +78,9 @@ for c in $CLIPS; do
 		{ notok "clip or reference missing: $MEDIA/$c"; finish; }
 	files="$files $MEDIA/$c"
 done
+[ -f "$MEDIA/sample_with_color_info.hevc" ] ||
+	{ notok "clip missing: $MEDIA/sample_with_color_info.hevc"; finish; }
+files="$files $MEDIA/sample_with_color_info.hevc"
 
 start=$(date +%s)
 # shellcheck disable=SC2086

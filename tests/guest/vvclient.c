@@ -492,7 +492,7 @@ static int do_decode(int argc, char **argv)
 			qbuf(OUT_T, i, len, 1000ULL * (inbufs + 1), obuf);
 			inbufs++;
 		}
-		if (eof && cap_on && !stop_sent) {
+		if (eof && !stop_sent) {
 			CHECK(VIDIOC_DECODER_CMD, &dcmd);
 			stop_sent = 1;
 		}

@@ -46,13 +46,15 @@ static uint32_t create_range(VvcClient *c, uint32_t sid, uint32_t queue,
 {
     g_autofree uint64_t *addrs = g_new(uint64_t, n);
     g_autofree uint32_t *lens = g_new(uint32_t, n);
+    uint32_t counts[VIRTIO_VIDEO_MAX_PLANES] = { n };
     uint32_t i;
 
     for (i = 0; i < n; i++) {
         addrs[i] = addr + (uint64_t)i * (len / n);
         lens[i] = len / n;
     }
-    return vvc_resource_create_raw(c, sid, queue, id, 1, &n, addrs, lens, n);
+    return vvc_resource_create_raw(c, sid, queue, id, 1, counts, addrs, lens,
+                                   n);
 }
 
 static uint32_t queue_sync(VvcClient *c, uint32_t sid, uint32_t queue,

@@ -290,11 +290,12 @@ static void test_unplug_busy(void *obj, void *data, QGuestAllocator *alloc)
     }
 
     qpci_unplug_acpi_device_test(qts, "vv-hp", PCI_SLOT_HP);
-    qvirtio_video_pci_forget(hp);
+    /* guest memory goes back to the allocator; the device is gone */
     for (i = 0; i < res->len; i++) {
         vvc_resource_release(c, g_ptr_array_index(res, i));
     }
     vvc_free(c);
+    qvirtio_video_pci_forget(hp);
 
     if (encoder) {
         return;     /* the node's device is an encoder: enough that QEMU runs */

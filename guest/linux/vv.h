@@ -129,9 +129,9 @@ struct vv_ctx {
 	struct list_head src_busy;	/* buffers held by the device */
 	struct list_head dst_busy;
 	struct list_head src_pending;	/* input held back during a drain */
-	struct list_head dst_pending;	/* output held back after a
-					 * resolution change, until user
-					 * space has read the new format */
+	/* output held back after a resolution change until user space */
+	/* has read the new format */
+	struct list_head dst_pending;
 };
 
 struct vv_buf {

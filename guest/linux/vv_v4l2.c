@@ -815,8 +815,14 @@ static int vv_stop_cmd(struct vv_ctx *ctx)
 	};
 	int ret;
 
-	if (!vb2_is_streaming(&ctx->src_vq) ||
-	    !vb2_is_streaming(&ctx->dst_vq))
+	/*
+	 * Nothing to drain without input.  CAPTURE need not be streaming
+	 * yet: a device that signals the stream format only with its first
+	 * picture (the QEMU device does, after the decoder's reordering
+	 * delay) must be able to flush a stream shorter than that delay;
+	 * the pictures then wait for CAPTURE buffers.
+	 */
+	if (!vb2_is_streaming(&ctx->src_vq))
 		return 0;
 	if (ctx->state == VV_STATE_DRAINING || ctx->state == VV_STATE_STOPPED)
 		return 0;

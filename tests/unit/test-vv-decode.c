@@ -482,10 +482,13 @@ typedef struct ClientCase {
     unsigned migrate_after;     /* frames; 0: no migration */
 } ClientCase;
 
+static unsigned migrations;
+
 static void migrate_hook(void *opaque)
 {
     size_t len = fg_migrate(opaque);
 
+    migrations++;
     g_test_message("migrated: %zu bytes of state", len);
 }
 
@@ -520,6 +523,8 @@ static void test_client_decode(gconstpointer data)
         g_error("%s: %s", t->name, err);
     }
     g_assert_cmpuint(frames->len, ==, ref->len);
+    g_assert_cmpuint(migrations, ==, t->migrate_after ? 1 : 0);
+    migrations = 0;
     for (i = 0; i < ref->len; i++) {
         g_assert_cmpstr(g_array_index(frames, VvcFrame, i).md5, ==,
                         ref->pdata[i]);
@@ -539,6 +544,9 @@ static const ClientCase client_cases[] = {
     { "bear.hevc", true, 7 },
     { "test-25fps.vp9.ivf", false, 23 },
     { "test-25fps.vp8.ivf", false, 5 },
+    { "sample_h262_mpeg_audio.m2v", true, 2 },
+    { "sample_h263.m4v", false, 6 },
+    { "test-25fps.av1.ivf", false, 13 },
 };
 
 static void test_reset_busy(void)

@@ -547,6 +547,9 @@ static const ClientCase client_cases[] = {
     { "sample_h262_mpeg_audio.m2v", true, 2 },
     { "sample_h263.m4v", false, 6 },
     { "test-25fps.av1.ivf", false, 13 },
+    /* at the very end: draining, the last pictures undelivered */
+    { "test-25fps.vp9.ivf", false, 249 },
+    { "test-25fps.h264", true, 249 },
 };
 
 static void test_reset_busy(void)
@@ -609,9 +612,12 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < G_N_ELEMENTS(client_cases); i++) {
         g_autofree char *name =
-            g_strdup_printf("/vv/decode/client/%s%s%s", client_cases[i].name,
+            g_strdup_printf("/vv/decode/client/%s%s%s%.0u",
+                            client_cases[i].name,
                             client_cases[i].chunked ? "/chunks" : "",
-                            client_cases[i].migrate_after ? "/migrate" : "");
+                            client_cases[i].migrate_after ? "/migrate-at-" :
+                                                            "",
+                            client_cases[i].migrate_after);
 
         g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }

@@ -697,6 +697,8 @@ static bool load_stream(LoadCtx *lc)
             return load_fail(lc, "cannot replay the decoder's input");
         }
         s->dec_active = true;
+        /* a drained codec comes to its end again after the replay */
+        s->eos_pending = false;
     }
     if (!load_packets(lc, s)) {
         return false;

@@ -28,7 +28,7 @@ echo "build-image: kernel $KVER"
 
 need=
 [ -d "/usr/src/linux-headers-$KVER" ] || need="$need linux-headers-$KVER"
-for p in busybox-static v4l-utils cpio kmod gcc make; do
+for p in busybox-static v4l-utils cpio kmod gcc make libc6-dev xz-utils; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then

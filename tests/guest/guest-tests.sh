@@ -68,6 +68,13 @@ else
 	result stream-error FAIL "10-bit HEVC: client exit $rc, $(tail -n 1 "$O/err10.err")"
 fi
 
+# Three streams at once on the decoder node
+step "three concurrent decodes"
+$T 120 vvclient dec "$DEC" vp9 "$D/test-25fps.vp9.ivf" > "$O/par-vp9.txt" 2> "$O/par-vp9.err" &
+$T 120 vvclient dec "$DEC" h264 "$D/test-25fps.h264" > "$O/par-h264.txt" 2> "$O/par-h264.err" &
+$T 120 vvclient dec "$DEC" hevc "$D/test-25fps.hevc" > "$O/par-hevc.txt" 2> "$O/par-hevc.err" &
+wait
+
 # Seek: after 2 input buffers, STREAMOFF/STREAMON and start again
 $T 60 vvclient dec "$DEC" h264 "$D/BA1_Sony_D.h264" -s 4096 -k 4 > "$O/seek.txt" 2> "$O/seek.err"
 echo "exit $?" >> "$O/seek.err"
@@ -79,6 +86,9 @@ for codec in h264 hevc vp8 vp9; do
 		-b 2000000 -f 30 > "$O/enc-$codec.txt" 2> "$O/enc-$codec.err"
 	echo "exit $?" >> "$O/enc-$codec.err"
 done
+# A height the device pads (180 -> 192 rows in the buffer)
+$T 60 vvclient enc "$ENC" h264 "$D/enc-src180.nv12" 320 180 "$O/enc-h264-180.bin" \
+	-b 2000000 -f 30 > "$O/enc-h264-180.txt" 2> "$O/enc-h264-180.err"
 # GOP size (driver-side forced keyframes) and FORCE_KEY_FRAME
 step "encoding with GOP 10"
 $T 60 vvclient enc "$ENC" h264 "$D/enc-src.nv12" 320 240 "$O/enc-gop.bin" -g 10 -K 5 \

@@ -63,7 +63,9 @@ fi
 
 # Encoder source: 30 frames of testsrc2, 320x240 NV12
 ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 \
-	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12" ||
+	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12" &&
+ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x180:rate=30 \
+	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src180.nv12" ||
 	{ notok "cannot generate the encoder source"; finish; }
 
 CLIPS="BA1_Sony_D.h264 test-25fps.h264 test-25fps-interlaced.h264
@@ -85,7 +87,7 @@ files="$files $MEDIA/sample_with_color_info.hevc"
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$SRC/tests/guest/boot-guest.sh" "$OUT/run" "$SRC/tests/guest/guest-tests.sh" \
-	$files "$OUT/enc-src.nv12" > "$OUT/console.txt" 2>&1
+	$files "$OUT/enc-src.nv12" "$OUT/enc-src180.nv12" > "$OUT/console.txt" 2>&1
 brc=$?
 end=$(date +%s)
 R=$OUT/run/out
@@ -131,6 +133,20 @@ for c in $CLIPS; do
 	fi
 done
 
+# Concurrent streams
+good=0
+detail=
+for p in vp9:test-25fps.vp9.ivf h264:test-25fps.h264 hevc:test-25fps.hevc; do
+	set -- $(cmp_md5 "$R/par-${p%%:*}.txt" "$MEDIA/${p#*:}.nv12.framemd5")
+	detail="$detail ${p#*:} $1/$2"
+	[ "$1" = "$2" ] && [ "$2" = "$3" ] && good=$((good + 1))
+done
+if [ $good = 3 ]; then
+	ok "three decodes at once on one node: every frame MD5 matches ($detail )"
+else
+	notok "three decodes at once:$detail"
+fi
+
 # Drain: the last CAPTURE buffer has LAST, DQBUF then fails with EPIPE
 f=$R/dec-BA1_Sony_D.h264.txt
 if grep -q '^DONE ' "$f" && grep -q '^AFTER_LAST dqbuf=EPIPE' "$f"; then
@@ -163,9 +179,12 @@ else
 fi
 
 # Encoding: decode on the host, PSNR against the source
-for codec in h264 hevc vp8 vp9; do
+for codec in h264 hevc vp8 vp9 h264-180; do
 	bin=$R/enc-$codec.bin
+	W=320 H=240 SRCF=$OUT/enc-src.nv12
+	[ "$codec" = h264-180 ] && H=180 SRCF=$OUT/enc-src180.nv12
 	case $codec in
+	h264-180) fmt=h264 ;;
 	h264) fmt=h264 ;; hevc) fmt=hevc ;; vp8) fmt=ivf ;; vp9) fmt=ivf ;;
 	esac
 	if [ ! -s "$bin" ]; then
@@ -193,9 +212,9 @@ PY
 	rm -f "$OUT/enc-$codec.dec.nv12"
 	ffmpeg -v error -f $fmt -i "$input" -f rawvideo -pix_fmt nv12 \
 		"$OUT/enc-$codec.dec.nv12" 2>"$OUT/enc-$codec.dec.log"
-	set -- $(python3 - "$OUT/enc-$codec.dec.nv12" "$OUT/enc-src.nv12" <<'PY'
+	set -- $(python3 - "$OUT/enc-$codec.dec.nv12" "$SRCF" $W $H <<'PY'
 import math, sys
-fs = 320 * 240 * 3 // 2
+fs = int(sys.argv[3]) * int(sys.argv[4]) * 3 // 2
 try:
     a = open(sys.argv[1], "rb").read()
 except OSError:
@@ -215,7 +234,7 @@ PY
 	kb=$(( $(stat -c %s "$bin") / 1024 ))
 	if [ "$frames" = 30 ] && [ -n "$psnr" ] &&
 	   python3 -c "import sys; sys.exit(0 if float('$psnr') >= 35 else 1)"; then
-		ok "encode $codec 320x240x30 at 2 Mbit/s: host decodes $frames frames, mean PSNR $psnr dB vs source (${kb} KiB)"
+		ok "encode $codec ${W}x${H}x30 at 2 Mbit/s: host decodes $frames frames, mean PSNR $psnr dB vs source (${kb} KiB)"
 	else
 		notok "encode $codec: host decoded ${frames:-0}/30 frames, PSNR ${psnr:-none} dB"
 	fi

@@ -105,6 +105,8 @@ struct vv_ctx {
 	bool got_source_change;
 	bool params_stale;		/* a resolution change was signalled */
 	bool hold_dst;			/* keep new CAPTURE buffers back */
+	bool src_change_deferred;	/* SOURCE_CHANGE waits for DQBUF */
+	unsigned int dst_done;		/* CAPTURE buffers done, not dequeued */
 	bool error;
 	unsigned int src_res, dst_res;	/* resources created per queue */
 

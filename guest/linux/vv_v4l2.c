@@ -32,6 +32,11 @@
 #define VV_TAG_SRC	BIT(31)
 #define VV_META_FLAGS	(V4L2_BUF_FLAG_TIMECODE | V4L2_BUF_FLAG_TSTAMP_SRC_MASK)
 
+static const struct v4l2_event vv_src_change_ev = {
+	.type = V4L2_EVENT_SOURCE_CHANGE,
+	.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION,
+};
+
 static inline struct vv_ctx *file_to_ctx(struct file *file)
 {
 	return container_of(file->private_data, struct vv_ctx, fh);
@@ -1194,6 +1199,9 @@ static void vv_buf_complete(struct vv_dev *dev, void *priv,
 				      min_t(u32, vv_total_size(&ctx->out),
 					    vb2_plane_size(&vbuf->vb2_buf, 0)));
 	}
+	spin_lock_irqsave(&ctx->buf_lock, irqf);
+	ctx->dst_done++;
+	spin_unlock_irqrestore(&ctx->buf_lock, irqf);
 	vb2_buffer_done(&vbuf->vb2_buf, state);
 }
 
@@ -1295,8 +1303,14 @@ static int vv_start_streaming(struct vb2_queue *q, unsigned int count)
 		ctx->gop_count = 0;
 		if (!vb2_is_streaming(&ctx->dst_vq))
 			ctx->dst_seq = 0;
-	} else if (!vb2_is_streaming(&ctx->src_vq)) {
-		ctx->dst_seq = 0;
+	} else {
+		unsigned long flags;
+
+		spin_lock_irqsave(&ctx->buf_lock, flags);
+		ctx->dst_done = 0;
+		spin_unlock_irqrestore(&ctx->buf_lock, flags);
+		if (!vb2_is_streaming(&ctx->src_vq))
+			ctx->dst_seq = 0;
 	}
 	return 0;
 }
@@ -1307,6 +1321,7 @@ static void vv_stop_streaming(struct vb2_queue *q)
 	bool src = V4L2_TYPE_IS_OUTPUT(q->type);
 	struct list_head *busy = src ? &ctx->src_busy : &ctx->dst_busy;
 	struct vv_buf *buf, *tmp;
+	bool deferred = false;
 	LIST_HEAD(left);
 	unsigned long flags;
 
@@ -1320,8 +1335,13 @@ static void vv_stop_streaming(struct vb2_queue *q)
 	} else {
 		list_splice_init(&ctx->dst_pending, &left);
 		ctx->hold_dst = false;
+		ctx->dst_done = 0;
+		deferred = ctx->src_change_deferred;
+		ctx->src_change_deferred = false;
 	}
 	spin_unlock_irqrestore(&ctx->buf_lock, flags);
+	if (deferred)
+		v4l2_event_queue_fh(&ctx->fh, &vv_src_change_ev);
 	list_for_each_entry_safe(buf, tmp, &left, list) {
 		list_del_init(&buf->list);
 		vb2_buffer_done(&buf->vb.vb2_buf, VB2_BUF_STATE_ERROR);
@@ -1345,7 +1365,29 @@ static void vv_stop_streaming(struct vb2_queue *q)
 	}
 }
 
+/* DQBUF (and queue cancel) */
+static void vv_buf_finish(struct vb2_buffer *vb)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	unsigned long flags;
+	bool send = false;
+
+	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type))
+		return;
+	spin_lock_irqsave(&ctx->buf_lock, flags);
+	if (ctx->dst_done)
+		ctx->dst_done--;
+	if (!ctx->dst_done && ctx->src_change_deferred) {
+		ctx->src_change_deferred = false;
+		send = true;
+	}
+	spin_unlock_irqrestore(&ctx->buf_lock, flags);
+	if (send)
+		v4l2_event_queue_fh(&ctx->fh, &vv_src_change_ev);
+}
+
 static const struct vb2_ops vv_qops = {
+	.buf_finish = vv_buf_finish,
 	.queue_setup = vv_queue_setup,
 	.buf_init = vv_buf_init,
 	.buf_cleanup = vv_buf_cleanup,
@@ -1585,10 +1627,6 @@ static void vv_stream_id_free(struct vv_dev *dev, u32 id)
  */
 void vv_event_irq(struct vv_dev *dev, u32 type, u32 stream_id)
 {
-	static const struct v4l2_event src_ch = {
-		.type = V4L2_EVENT_SOURCE_CHANGE,
-		.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION,
-	};
 	struct vv_ctx *ctx;
 	unsigned long flags;
 
@@ -1597,14 +1635,25 @@ void vv_event_irq(struct vv_dev *dev, u32 type, u32 stream_id)
 	spin_lock_irqsave(&dev->streams_lock, flags);
 	ctx = idr_find(&dev->streams, stream_id);
 	if (ctx) {
+		bool now;
+
+		/*
+		 * Pictures of the old size that are done but not dequeued
+		 * yet go first: the event follows the last of them (see
+		 * vv_buf_finish()), so that clients that reconfigure at once
+		 * lose none.
+		 */
 		spin_lock(&ctx->buf_lock);
 		ctx->hold_dst = true;
+		now = !ctx->dst_done;
+		ctx->src_change_deferred = !now;
 		spin_unlock(&ctx->buf_lock);
 		ctx->params_stale = true;
 		ctx->got_source_change = true;
 		if (ctx->state == VV_STATE_INIT)
 			ctx->state = VV_STATE_RUNNING;
-		v4l2_event_queue_fh(&ctx->fh, &src_ch);
+		if (now)
+			v4l2_event_queue_fh(&ctx->fh, &vv_src_change_ev);
 	}
 	spin_unlock_irqrestore(&dev->streams_lock, flags);
 }

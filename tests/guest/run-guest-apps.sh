@@ -5,7 +5,9 @@
 #   ffmpeg -c:v <codec>_v4l2m2m -i <clip> -fps_mode passthrough -autoscale 0 -pix_fmt nv12 -f framemd5
 # for H.264, HEVC, VP8 and VP9 clips; every frame's MD5 must equal the
 # reference in shared/media/<clip>.nv12.framemd5.  Also encodes with
-# h264_v4l2m2m and checks the result decodes on the host with PSNR >= 35 dB.
+# h264_v4l2m2m and checks the result decodes on the host with PSNR >= 35 dB,
+# and decodes VP8 and VP9 (remuxed to WebM) with GStreamer:
+#   gst-launch-1.0 filesrc ! matroskademux ! v4l2vp8dec ! video/x-raw,format=NV12 ! filesink
 # Prints "ok N - ..." lines and "N passed, N failed".
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +48,15 @@ for c in $CASES; do
 		> /out/\$clip.log 2>&1
 	echo "exit \$?" >> /out/\$clip.log
 done
+export GST_REGISTRY_FORK=no GST_REGISTRY=/tmp/gst-registry.bin HOME=/tmp
+export GST_PLUGIN_SYSTEM_PATH=/usr/lib/x86_64-linux-gnu/gstreamer-1.0
+for c in vp8 vp9; do
+	echo "guest: gst-launch-1.0 ... v4l2\${c}dec ..."
+	timeout -s KILL 120 gst-launch-1.0 -q filesrc location=/data/test-25fps.\$c.webm ! \
+		matroskademux ! v4l2\${c}dec ! video/x-raw,format=NV12 ! \
+		filesink location=/out/gst-\$c.nv12 > /out/gst-\$c.log 2>&1
+	echo "exit \$?" >> /out/gst-\$c.log
+done
 echo "guest: ffmpeg -c:v h264_v4l2m2m (encoder)"
 timeout -s KILL 120 ffmpeg -hide_banner -nostdin -f rawvideo -pix_fmt nv12 -s 320x240 -r 30 \
 	-i /data/enc-src.nv12 -c:v h264_v4l2m2m -b:v 2M -f h264 /out/enc.h264 > /out/enc.log 2>&1
@@ -53,9 +64,14 @@ echo "exit \$?" >> /out/enc.log
 GS
 ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 \
 	-frames:v 30 -pix_fmt nv12 -f rawvideo "$OUT/enc-src.nv12"
+for c in vp8 vp9; do
+	ffmpeg -v error -y -i "$MEDIA/test-25fps.$c.ivf" -c copy "$OUT/test-25fps.$c.webm" ||
+		{ notok "cannot remux test-25fps.$c.ivf to WebM"; finish; }
+done
 # shellcheck disable=SC2086
 VV_MEM=2G VV_INITRD=$SRC/build/guest/initrd-apps.img VV_TIMEOUT=600 \
 	"$SRC/tests/guest/boot-guest.sh" "$OUT/run" "$OUT/guest.sh" $files "$OUT/enc-src.nv12" \
+	"$OUT/test-25fps.vp8.webm" "$OUT/test-25fps.vp9.webm" \
 	> "$OUT/console.txt" 2>&1 || { notok "guest run failed (see $OUT/console.txt)"; finish; }
 R=$OUT/run/out
 for c in $CASES; do
@@ -77,6 +93,25 @@ PY
 		ok "stock ffmpeg -c:v ${codec}_v4l2m2m decodes $clip through the driver: $1/$2 frames MD5 match"
 	else
 		notok "ffmpeg ${codec}_v4l2m2m $clip: $1/$2 frames match, $3 decoded ($(grep -a -i -m1 -E 'error|fail' "$R/$clip.log"))"
+	fi
+done
+for c in vp8 vp9; do
+	set -- $(python3 - "$R/gst-$c.nv12" "$MEDIA/test-25fps.$c.ivf.nv12.framemd5" <<'PY'
+import hashlib, sys
+fs = 320 * 240 * 3 // 2
+try:
+    d = open(sys.argv[1], "rb").read()
+except OSError:
+    d = b""
+got = [hashlib.md5(d[i * fs:(i + 1) * fs]).hexdigest() for i in range(len(d) // fs)]
+ref = [l.split(",")[5].strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
+print(sum(1 for g, r in zip(got, ref) if g == r), len(ref), len(got))
+PY
+)
+	if [ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ]; then
+		ok "stock GStreamer v4l2${c}dec decodes test-25fps.$c (WebM) through the driver: $1/$2 frames MD5 match"
+	else
+		notok "GStreamer v4l2${c}dec: $1/$2 frames match, $3 decoded ($(tail -n 2 "$R/gst-$c.log" | tr '\n' ' '))"
 	fi
 done
 if [ -s "$R/enc.h264" ]; then

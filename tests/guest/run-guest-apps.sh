@@ -31,6 +31,8 @@ fi
 CASES="h264:BA1_Sony_D.h264 h264:test-25fps.h264"
 CASES="$CASES h264:DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264"
 CASES="$CASES hevc:test-25fps.hevc vp8:test-25fps.vp8.ivf vp9:test-25fps.vp9.ivf"
+# (only clips whose sizes are multiples of 16: ffmpeg 5.1's v4l2m2m wrapper
+# ignores the compose rectangle, and the device pads the buffer height to 16)
 files=
 for c in $CASES; do
 	f=$MEDIA/${c#*:}

@@ -89,6 +89,10 @@ done
 # A height the device pads (180 -> 192 rows in the buffer)
 $T 60 vvclient enc "$ENC" h264 "$D/enc-src180.nv12" 320 180 "$O/enc-h264-180.bin" \
 	-b 2000000 -f 30 > "$O/enc-h264-180.txt" 2> "$O/enc-h264-180.err"
+# Controls: H.264 profile Baseline (0) and level 2.1 (6), CBR at 300 kbit/s
+step "encoding with profile, level, CBR and a low bitrate"
+$T 60 vvclient enc "$ENC" h264 "$D/enc-src.nv12" 320 240 "$O/enc-ctrl.bin" \
+	-p 0 -l 6 -m 1 -b 300000 -f 30 > "$O/enc-ctrl.txt" 2> "$O/enc-ctrl.err"
 # GOP size (driver-side forced keyframes) and FORCE_KEY_FRAME
 step "encoding with GOP 10"
 $T 60 vvclient enc "$ENC" h264 "$D/enc-src.nv12" 320 240 "$O/enc-gop.bin" -g 10 -K 5 \

@@ -32,7 +32,7 @@ finish() {
 }
 
 # Prerequisites
-for t in ffmpeg python3 tar; do
+for t in ffmpeg ffprobe python3 tar; do
 	command -v $t >/dev/null 2>&1 || { notok "host tool $t missing"; finish; }
 done
 [ -x "$QEMU" ] || { notok "QEMU not built: $QEMU"; finish; }
@@ -239,6 +239,20 @@ PY
 		notok "encode $codec: host decoded ${frames:-0}/30 frames, PSNR ${psnr:-none} dB"
 	fi
 done
+
+# Profile, level and bitrate controls reach the encoder
+info=$(ffprobe -v error -f h264 -show_entries stream=profile,level -of csv=p=0 "$R/enc-ctrl.bin" 2>/dev/null)
+big=$(stat -c %s "$R/enc-h264.bin" 2>/dev/null || echo 0)
+small=$(stat -c %s "$R/enc-ctrl.bin" 2>/dev/null || echo 0)
+case "$info" in
+*Baseline*,21)
+	if [ "$small" -gt 0 ] && [ $((small * 3)) -lt "$big" ]; then
+		ok "encoder controls: H264_PROFILE=Baseline, H264_LEVEL=2.1 in the bitstream ($info); 300 kbit/s CBR gives $small bytes vs $big at 2 Mbit/s"
+	else
+		notok "encoder controls: bitrate had no effect ($small bytes at 300 kbit/s vs $big at 2 Mbit/s)"
+	fi ;;
+*) notok "encoder controls: stream has profile,level '$info', expected Baseline,21 ($(tail -n 1 "$R/enc-ctrl.err"))" ;;
+esac
 
 # GOP size 10 plus FORCE_KEY_FRAME at frame 5: keyframes at 0, 5, 10, 20
 keys=$(grep '^PACKET' "$R/enc-gop.txt" 2>/dev/null | grep ' key' | sed 's/^PACKET \([0-9]*\).*/\1/' | tr '\n' ' ')

@@ -16,6 +16,9 @@
  *       Encode tightly packed NV12 frames; write the bitstream to OUTPUT.
  *       -b BPS    bitrate   -g N  GOP size   -f FPS  frame rate
  *       -K N      force a keyframe at frame N
+ *       -p N      V4L2 H.264 profile (V4L2_MPEG_VIDEO_H264_PROFILE_*)
+ *       -l N      V4L2 H.264 level (V4L2_MPEG_VIDEO_H264_LEVEL_*)
+ *       -m N      bitrate mode (0 VBR, 1 CBR)
  *
  * CODEC: h264 hevc vp8 vp9 mpeg2 mpeg4
  */
@@ -574,6 +577,7 @@ static int do_encode(int argc, char **argv)
 	struct v4l2_streamparm parm = { .type = OUT_T };
 	struct v4l2_encoder_cmd ecmd = { .cmd = V4L2_ENC_CMD_STOP };
 	unsigned int bitrate = 0, gop = 0, fps = 30, force_at = ~0u;
+	int profile = -1, level = -1, mode = -1;
 	unsigned int frames_in = 0, packets = 0, keyframes = 0, i;
 	size_t fsize = (size_t)w * h * 3 / 2, total = 0;
 	uint8_t *frame = malloc(fsize);
@@ -581,8 +585,11 @@ static int do_encode(int argc, char **argv)
 	double t0;
 
 	optind = 8;
-	while ((opt = getopt(argc, argv, "b:g:f:K:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:g:f:K:p:l:m:")) != -1) {
 		switch (opt) {
+		case 'p': profile = atoi(optarg); break;
+		case 'l': level = atoi(optarg); break;
+		case 'm': mode = atoi(optarg); break;
 		case 'b': bitrate = atoi(optarg); break;
 		case 'g': gop = atoi(optarg); break;
 		case 'f': fps = atoi(optarg); break;
@@ -627,6 +634,21 @@ static int do_encode(int argc, char **argv)
 	if (gop) {
 		struct v4l2_control c = { .id = V4L2_CID_MPEG_VIDEO_GOP_SIZE,
 					  .value = gop };
+		CHECK(VIDIOC_S_CTRL, &c);
+	}
+	if (profile >= 0) {
+		struct v4l2_control c = { .id = V4L2_CID_MPEG_VIDEO_H264_PROFILE,
+					  .value = profile };
+		CHECK(VIDIOC_S_CTRL, &c);
+	}
+	if (level >= 0) {
+		struct v4l2_control c = { .id = V4L2_CID_MPEG_VIDEO_H264_LEVEL,
+					  .value = level };
+		CHECK(VIDIOC_S_CTRL, &c);
+	}
+	if (mode >= 0) {
+		struct v4l2_control c = { .id = V4L2_CID_MPEG_VIDEO_BITRATE_MODE,
+					  .value = mode };
 		CHECK(VIDIOC_S_CTRL, &c);
 	}
 	nobuf = map_buffers(OUT_T, 4, obuf);

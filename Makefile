@@ -2,7 +2,11 @@
 #
 #   make                 install missing packages, fetch QEMU 10.0.x, build
 #                        build/qemu-system-x86_64 with the device
-#   make check           everything `make` does, then every test
+#   make demo            boot a Debian guest (TCG), decode a clip through the
+#                        guest driver and the device: frames, fps and a PNG
+#                        contact sheet in build/demo/
+#   make check           everything `make` does, then every test (engine
+#                        unit tests, qtests, command line, guest boot tests)
 #   make unit            the engine's standalone build and unit tests only
 #   make check-media MEDIA=<dir>
 #                        decode every clip in <dir> that has a
@@ -10,7 +14,11 @@
 #   make bench           the device against native libavcodec, side by side
 #                        (BENCH_RUNS=n runs per case, median reported)
 #   make check-asan      QEMU and the engine built with ASan and UBSan
-#                        (build/asan, build/unit-asan), then every test
+#                        (build/asan, build/unit-asan), then every test but
+#                        the guest boot tests
+#   make check-guest     the guest boot tests alone (driver + device end to end)
+#   make check-guest-bpo the same on Debian's 6.12 backports kernel
+#   make check-guest-apps  stock ffmpeg/GStreamer in a larger Debian guest
 #   make fuzz            libFuzzer on the engine, then QEMU's generic-fuzz on
 #                        the device (decoder, encoder), each for FUZZ_SECONDS
 #                        (default 60); fails on any finding
@@ -58,7 +66,8 @@ check-asan: deps
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C $(B)/unit-asan >/dev/null
 	@$(SAN_ENV) VV_SANITIZE=1 VV_BUILD_DIR=$(CURDIR)/$(B)/asan \
-		VV_UNIT_DIR=$(CURDIR)/$(B)/unit-asan bash tests/run-check.sh
+		VV_UNIT_DIR=$(CURDIR)/$(B)/unit-asan bash tests/run-check.sh \
+		unit qtest cli
 
 BENCH_RUNS ?= 3
 bench: qemu
@@ -70,3 +79,6 @@ fuzz: unit
 
 clean:
 	rm -rf $(B)
+
+# make demo, check-guest, check-guest-bpo, check-guest-apps, guest-image
+include guest/guest.mk

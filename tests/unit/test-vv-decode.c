@@ -476,6 +476,49 @@ static void test_bitstream_cap(void)
     fg_free(d.g);
 }
 
+/*
+ * Three pictures with B-frames in one buffer, no output buffer queued: the
+ * size is announced from the headers, before any picture could come out
+ * (a V4L2 client sets up its CAPTURE queue only after that event).
+ */
+static void test_early_format(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "64x64-I-P-B-P-high.h264", NULL);
+    g_autofree uint8_t *data = NULL;
+    Dec d = { .sid = 1 };
+    uint8_t req[88] = { 0 }, ev[8];
+    FgCompletion c;
+    gsize len;
+    int got;
+
+    if (!g_file_get_contents(path, (char **)&data, &len, NULL)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    /* frame threads hold pictures back: none comes out of three */
+    fg_codec_threads = 4;
+    d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
+    fg_codec_threads = 0;
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+    vv_st32(req + 4, 1);
+    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_H264);
+    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    d.in_addr[0] = fg_alloc(d.g, 1024 * 1024);
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0],
+                    1024 * 1024, false);
+    memcpy(fg_host(d.g, d.in_addr[0]), data, len);
+    queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, 0, len);
+    do {
+        got = fg_wait_any(d.g, &c, ev, 10000);
+        g_assert_cmpint(got, !=, 0);
+    } while (got != 2);
+    g_assert_cmphex(vv_ld32(ev), ==,
+                    VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+    fg_free(d.g);
+}
+
 typedef struct ClientCase {
     const char *name;
     bool chunked;
@@ -623,5 +666,6 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
     g_test_add_func("/vv/decode/bitstream-cap", test_bitstream_cap);
+    g_test_add_func("/vv/decode/early-format", test_early_format);
     return g_test_run();
 }

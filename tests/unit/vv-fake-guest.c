@@ -108,6 +108,7 @@ static const VvEngineOps fg_ops = {
 };
 
 uint64_t fg_max_bitstream;
+uint32_t fg_codec_threads;
 
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
 {
@@ -116,7 +117,7 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
     *cfg = (VvEngineConfig) {
         .mode = mode,
         .backend = "libavcodec",
-        .codec_threads = 1,
+        .codec_threads = fg_codec_threads ? fg_codec_threads : 1,
         .max_streams = 8,
         .av1 = true,
         .max_bitstream_bytes = fg_max_bitstream,

@@ -46,6 +46,8 @@ typedef struct FakeGuest {
 
 /* The engine's bitstream allowance for the next fg_new() (0: default). */
 extern uint64_t fg_max_bitstream;
+/* Codec threads for the next fg_new() (0: 1). */
+extern uint32_t fg_codec_threads;
 
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size);
 void fg_free(FakeGuest *g);

@@ -457,6 +457,16 @@ void vv_dec_reset(VvDecoder *d)
     d->eof_sent = false;
 }
 
+bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h)
+{
+    if (!d->parser || d->parser->width <= 0 || d->parser->height <= 0) {
+        return false;
+    }
+    *w = d->parser->width;
+    *h = d->parser->height;
+    return true;
+}
+
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level)
 {

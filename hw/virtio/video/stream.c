@@ -213,42 +213,52 @@ VvJob *vv_take_output(VvStream *s, bool for_picture)
     return NULL;
 }
 
-/* A decoded picture arrived; lock held. */
-static void on_picture(VvStream *s, AVFrame *frame)
+/*
+ * The stream's pictures are @w x @h from now on: update the OUTPUT params
+ * and tell the guest.  False (the stream failed) if that is too large.
+ * Lock held.
+ */
+static bool announce_format(VvStream *s, uint32_t w, uint32_t h)
 {
     VvParams *out = &s->params[VV_QUEUE_OUTPUT];
 
+    if (w > s->e->cfg.max_width || h > s->e->cfg.max_height ||
+        !vv_layout_fill(out, out->format, w, h)) {
+        vv_fail_stream(s, "picture size out of range (max-width, "
+                       "max-height)");
+        return false;
+    }
+    out->min_buffers = VV_DEC_MIN_OUTPUT_BUFFERS;
+    out->max_buffers = VV_MAX_BUFFERS;
+    s->cur_w = w;
+    s->cur_h = h;
+    s->have_format = true;
+    s->out_epoch++;
+    vv_dec_stream_info(s->dec, s->params[VV_QUEUE_INPUT].format,
+                       &s->profile, &s->level);
+    vv_post_event(s->e, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED,
+                  s->id);
+    return true;
+}
+
+/* A decoded picture arrived; lock held. */
+static void on_picture(VvStream *s, AVFrame *frame)
+{
     if (!vv_frame_format_supported(frame->format)) {
         vv_fail_stream(s, "the stream decodes to a pixel format no raw format "
                     "can carry (more than 8 bits per component?)");
         av_frame_unref(frame);
         return;
     }
-    if (!s->have_format || (uint32_t)frame->width != s->cur_w ||
-        (uint32_t)frame->height != s->cur_h) {
-        /*
-         * New stream metadata.  Every earlier picture has been written
-         * already (one picture is held at a time), so update the OUTPUT
-         * params and tell the guest.
-         */
-        if ((uint32_t)frame->width > s->e->cfg.max_width ||
-            (uint32_t)frame->height > s->e->cfg.max_height ||
-            !vv_layout_fill(out, out->format, frame->width, frame->height)) {
-            vv_fail_stream(s, "picture size out of range (max-width, "
-                           "max-height)");
-            av_frame_unref(frame);
-            return;
-        }
-        out->min_buffers = VV_DEC_MIN_OUTPUT_BUFFERS;
-        out->max_buffers = VV_MAX_BUFFERS;
-        s->cur_w = frame->width;
-        s->cur_h = frame->height;
-        s->have_format = true;
-        s->out_epoch++;
-        vv_dec_stream_info(s->dec, s->params[VV_QUEUE_INPUT].format,
-                           &s->profile, &s->level);
-        vv_post_event(s->e, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED,
-                      s->id);
+    /*
+     * New stream metadata.  Every earlier picture has been written already
+     * (one picture is held at a time), so the new size can be announced.
+     */
+    if ((!s->have_format || (uint32_t)frame->width != s->cur_w ||
+         (uint32_t)frame->height != s->cur_h) &&
+        !announce_format(s, frame->width, frame->height)) {
+        av_frame_unref(frame);
+        return;
     }
     av_frame_move_ref(s->pending, frame);
 }
@@ -311,6 +321,7 @@ static bool worker_step(VvStream *s, AVFrame *frame)
 {
     VvJob *job;
     uint64_t seq;
+    uint32_t w, h;
 
     if (s->failed) {
         return vv_fail_next_input(s);
@@ -403,6 +414,16 @@ static bool worker_step(VvStream *s, AVFrame *frame)
     g_mutex_unlock(&s->lock);
     vv_dec_push(s->dec, job->data, job->size, seq);
     g_mutex_lock(&s->lock);
+    /*
+     * The first headers give the size: say so before any picture comes
+     * out (with B-frames a short stream gives none until it is drained,
+     * and a V4L2 client drains only once its CAPTURE queue runs).
+     */
+    if (!s->have_format && vv_dec_stream_size(s->dec, &w, &h) &&
+        !announce_format(s, w, h)) {
+        vv_cancel_job(s, job);
+        return true;
+    }
     vv_buffer_done(s, job, job->timestamp, 0, 0);
     s->dec_active = true;
     return true;

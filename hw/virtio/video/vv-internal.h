@@ -264,6 +264,11 @@ void vv_dec_drain(VvDecoder *d);
  */
 int vv_dec_receive(VvDecoder *d, struct AVFrame *frame);
 void vv_dec_reset(VvDecoder *d);
+/*
+ * Picture size the headers parsed so far declare (byte-stream formats,
+ * before any picture is decoded); false when not known yet.
+ */
+bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h);
 /* Profile and level the bitstream declared, as VIRTIO_VIDEO_* values. */
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level);

@@ -1292,26 +1292,12 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 
 static int vv_start_streaming(struct vb2_queue *q, unsigned int count)
 {
-	struct vv_ctx *ctx = vb2_get_drv_priv(q);
-
 	/*
-	 * Sequence numbers count the frames of a stream: restarting CAPTURE
-	 * alone (after a source change) does not reset them.
+	 * vb2 hands the buffers queued before STREAMON to buf_queue before
+	 * it calls this, and the device may have completed some of them
+	 * already: the per-stream counters are reset when streaming stops,
+	 * never here.
 	 */
-	if (V4L2_TYPE_IS_OUTPUT(q->type)) {
-		ctx->src_seq = 0;
-		ctx->gop_count = 0;
-		if (!vb2_is_streaming(&ctx->dst_vq))
-			ctx->dst_seq = 0;
-	} else {
-		unsigned long flags;
-
-		spin_lock_irqsave(&ctx->buf_lock, flags);
-		ctx->dst_done = 0;
-		spin_unlock_irqrestore(&ctx->buf_lock, flags);
-		if (!vb2_is_streaming(&ctx->src_vq))
-			ctx->dst_seq = 0;
-	}
 	return 0;
 }
 
@@ -1345,6 +1331,18 @@ static void vv_stop_streaming(struct vb2_queue *q)
 	list_for_each_entry_safe(buf, tmp, &left, list) {
 		list_del_init(&buf->list);
 		vb2_buffer_done(&buf->vb.vb2_buf, VB2_BUF_STATE_ERROR);
+	}
+	/*
+	 * Sequence numbers count the frames of a stream: restarting CAPTURE
+	 * alone (after a source change) does not reset them.
+	 */
+	if (src) {
+		ctx->src_seq = 0;
+		ctx->gop_count = 0;
+		if (!vb2_is_streaming(&ctx->dst_vq))
+			ctx->dst_seq = 0;
+	} else if (!vb2_is_streaming(&ctx->src_vq)) {
+		ctx->dst_seq = 0;
 	}
 	/*
 	 * A drain in progress is cancelled by either clear, and a stopped

@@ -654,13 +654,13 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, &ivf_cases[i], test_media_ivf);
     }
     for (i = 0; i < G_N_ELEMENTS(client_cases); i++) {
+        g_autofree char *migrate = client_cases[i].migrate_after ?
+            g_strdup_printf("/migrate-at-%u", client_cases[i].migrate_after) :
+            g_strdup("");
         g_autofree char *name =
-            g_strdup_printf("/vv/decode/client/%s%s%s%.0u",
-                            client_cases[i].name,
+            g_strdup_printf("/vv/decode/client/%s%s%s", client_cases[i].name,
                             client_cases[i].chunked ? "/chunks" : "",
-                            client_cases[i].migrate_after ? "/migrate-at-" :
-                                                            "",
-                            client_cases[i].migrate_after);
+                            migrate);
 
         g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }

@@ -1403,7 +1403,8 @@ static int vv_init_queue(struct vv_ctx *ctx, struct vb2_queue *q, u32 type)
 	struct vv_dev *dev = ctx->dev;
 
 	q->type = type;
-	q->io_modes = VB2_MMAP | VB2_DMABUF;
+	/* user memory is pinned page by page: scatter-gather devices only */
+	q->io_modes = VB2_MMAP | VB2_DMABUF | (dev->use_sg ? VB2_USERPTR : 0);
 	q->drv_priv = ctx;
 	q->buf_struct_size = sizeof(struct vv_buf);
 	q->ops = &vv_qops;

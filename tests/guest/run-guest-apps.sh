@@ -118,19 +118,7 @@ PY
 done
 if [ -s "$R/enc.h264" ]; then
 	ffmpeg -v error -y -f h264 -i "$R/enc.h264" -f rawvideo -pix_fmt nv12 "$OUT/enc.dec.nv12"
-	set -- $(python3 - "$OUT/enc.dec.nv12" "$OUT/enc-src.nv12" <<'PY'
-import math, sys
-fs = 320 * 240 * 3 // 2
-a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
-n = len(a) // fs
-tot = 0.0
-for f in range(n):
-    x, y = a[f * fs:(f + 1) * fs], b[f * fs:(f + 1) * fs]
-    mse = sum((p - q) * (p - q) for p, q in zip(x, y)) / fs
-    tot += 100.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
-print(n, "%.2f" % (tot / n if n else 0))
-PY
-)
+	set -- $(python3 "$SRC/tests/guest/nv12-psnr.py" "$OUT/enc.dec.nv12" "$OUT/enc-src.nv12" 320 240)
 	if [ "$1" = 30 ] && python3 -c "import sys; sys.exit(0 if $2 >= 35 else 1)"; then
 		ok "stock ffmpeg -c:v h264_v4l2m2m encodes through the driver: $1 frames, PSNR $2 dB"
 	else

@@ -212,23 +212,7 @@ PY
 	rm -f "$OUT/enc-$codec.dec.nv12"
 	ffmpeg -v error -f $fmt -i "$input" -f rawvideo -pix_fmt nv12 \
 		"$OUT/enc-$codec.dec.nv12" 2>"$OUT/enc-$codec.dec.log"
-	set -- $(python3 - "$OUT/enc-$codec.dec.nv12" "$SRCF" $W $H <<'PY'
-import math, sys
-fs = int(sys.argv[3]) * int(sys.argv[4]) * 3 // 2
-try:
-    a = open(sys.argv[1], "rb").read()
-except OSError:
-    a = b""
-b = open(sys.argv[2], "rb").read()
-n = len(a) // fs
-tot = 0.0
-for f in range(n):
-    x, y = a[f * fs:(f + 1) * fs], b[f * fs:(f + 1) * fs]
-    mse = sum((p - q) * (p - q) for p, q in zip(x, y)) / fs
-    tot += 100.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
-print(n, "%.2f" % (tot / n if n else 0))
-PY
-)
+	set -- $(python3 "$SRC/tests/guest/nv12-psnr.py" "$OUT/enc-$codec.dec.nv12" "$SRCF" $W $H)
 	frames=$1
 	psnr=$2
 	kb=$(( $(stat -c %s "$bin") / 1024 ))

@@ -225,11 +225,33 @@ static void test_cap_queue(void *obj, void *data, QGuestAllocator *alloc)
  * max-width/max-height: QUERY_CAPABILITY says so, a larger stream ends in
  * EVENT_ERROR, one at the limit decodes.
  */
+/* Five VP9 frames of @w x @h as units; NULL and *err when ffmpeg fails. */
+static GPtrArray *vp9_clip(unsigned w, unsigned h, char **err)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-video-caps-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "c.ivf", NULL);
+    g_autofree char *src = g_strdup_printf("testsrc2=size=%ux%u", w, h);
+    const char *args[] = {
+        "-f", "lavfi", "-i", src, "-frames:v", "5", "-c:v", "libvpx-vp9",
+        "-f", "ivf", path, NULL
+    };
+    GPtrArray *units = NULL;
+    uint32_t format = 0;
+    int depth = 8;
+
+    if (vvc_run_ffmpeg(args, err)) {
+        units = vvc_demux(path, &format, &depth, err);
+    }
+    unlink(path);
+    rmdir(dir);
+    return units;
+}
+
 static void test_cap_frame_size(void *obj, void *data, QGuestAllocator *alloc)
 {
     QVirtioVideo *v = obj;
     VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
-    g_autoptr(GPtrArray) big = NULL, ok = NULL;
+    g_autoptr(GPtrArray) big = NULL, ok = NULL, vp9 = NULL;
     g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
     g_autofree char *err = NULL;
     VvcDecodeStats st = { 0 };
@@ -253,11 +275,27 @@ static void test_cap_frame_size(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(frames->len, ==, 0);
     vvc_flush_stash(c);
 
+    /*
+     * VP9 is not parsed: its size is only known once the codec asks for a
+     * picture buffer, which the device refuses
+     */
+    g_clear_pointer(&err, g_free);
+    vp9 = vp9_clip(CAP_W + 16, CAP_H, &err);
+    g_assert_nonnull(vp9);
+    memset(&st, 0, sizeof(st));
+    o.stream_id = 3;
+    o.coded_format = VIRTIO_VIDEO_FORMAT_VP9;
+    g_assert_false(vvc_decode_units(c, vp9, &o, frames, &err));
+    g_assert_true(st.error_event);
+    g_assert_cmpuint(frames->len, ==, 0);
+    vvc_flush_stash(c);
+
     g_clear_pointer(&err, g_free);
     ok = vvc_gen_h264(CAP_W, CAP_H, 5, &err);
     g_assert_nonnull(ok);
     memset(&st, 0, sizeof(st));
     o.stream_id = 2;
+    o.coded_format = H264;
     if (!vvc_decode_units(c, ok, &o, frames, &err)) {
         g_error("%s", err);
     }

@@ -1009,27 +1009,27 @@ GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
                         char **err)
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-video-gen-XXXXXX", NULL);
-    g_autofree char *path = NULL, *cmd = NULL, *errs = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *src = g_strdup_printf("testsrc2=size=%ux%u:rate=25",
+                                           width, height);
+    g_autofree char *count = g_strdup_printf("%u", frames);
+    const char *args[] = {
+        "-f", "lavfi", "-i", src, "-frames:v", count, "-c:v", "libx264",
+        "-bf", "2", "-f", "h264", NULL, NULL
+    };
     uint32_t format = 0;
-    int depth = 8, status = 0;
-    GPtrArray *units;
+    int depth = 8;
+    GPtrArray *units = NULL;
 
     if (!dir) {
         *err = g_strdup("cannot make a temporary folder");
         return NULL;
     }
     path = g_build_filename(dir, "s.h264", NULL);
-    cmd = g_strdup_printf("ffmpeg -nostdin -hide_banner -loglevel error -y "
-                          "-f lavfi -i testsrc2=size=%ux%u:rate=25 "
-                          "-frames:v %u -c:v libx264 -bf 2 -f h264 %s",
-                          width, height, frames, path);
-    if (!g_spawn_command_line_sync(cmd, NULL, &errs, &status, NULL) ||
-        !WIFEXITED(status) || WEXITSTATUS(status)) {
-        *err = g_strdup_printf("'%s' failed: %s", cmd, errs ? errs : "");
-        rmdir(dir);
-        return NULL;
+    args[G_N_ELEMENTS(args) - 2] = path;
+    if (vvc_run_ffmpeg(args, err)) {
+        units = vvc_demux(path, &format, &depth, err);
     }
-    units = vvc_demux(path, &format, &depth, err);
     unlink(path);
     rmdir(dir);
     if (units && format != VIRTIO_VIDEO_FORMAT_H264) {

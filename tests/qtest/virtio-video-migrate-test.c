@@ -29,18 +29,18 @@ typedef struct Migration {
     QVirtioVideo *v;
     const char *device;         /* -device arguments of the source */
     QTestState *src, *dst;
+    char *dir;                  /* holds the migration socket */
     char *uri;
     unsigned done;
 } Migration;
 
 static void mig_setup(Migration *m, QVirtioVideo *v, const char *device)
 {
-    g_autofree char *dir = g_dir_make_tmp("virtio-video-mig-XXXXXX", NULL);
-
-    g_assert_nonnull(dir);
+    m->dir = g_dir_make_tmp("virtio-video-mig-XXXXXX", NULL);
+    g_assert_nonnull(m->dir);
     m->v = v;
     m->device = device;
-    m->uri = g_strdup_printf("unix:%s/mig.sock", dir);
+    m->uri = g_strdup_printf("unix:%s/mig.sock", m->dir);
 }
 
 static const char *mig_status(QTestState *qts)
@@ -100,36 +100,65 @@ static void mig_finish(Migration *m)
         qvirtio_video_set_qts(m->v, m->src);
         qtest_quit(m->dst);
     }
+    unlink(m->uri + strlen("unix:"));
+    rmdir(m->dir);
     g_free(m->uri);
+    g_free(m->dir);
 }
 
-/* An ffmpeg-made clip with its reference checksums; NULL when ffmpeg fails. */
-static char *make_clip(const char *dir, const char *name, const char *size,
-                       unsigned frames, const char *const *enc)
+/* An ffmpeg-made clip, its access units and ffmpeg's own checksums. */
+typedef struct Clip {
+    char *dir, *path, *ref;
+    GPtrArray *units;           /* VvcUnit */
+    GPtrArray *md5;             /* per frame, output order */
+    uint32_t format;
+} Clip;
+
+static void clip_make(Clip *cl, const char *name, const char *size,
+                      unsigned frames, const char *const *enc)
 {
-    g_autofree char *rate = g_strdup_printf("testsrc2=size=%s:rate=25", size);
+    g_autofree char *src = g_strdup_printf("testsrc2=size=%s:rate=25", size);
     g_autofree char *count = g_strdup_printf("%u", frames);
     g_autoptr(GPtrArray) args = g_ptr_array_new();
     g_autofree char *err = NULL;
-    char *path = g_build_filename(dir, name, NULL);
+    int depth = 8;
 
+    cl->dir = g_dir_make_tmp("virtio-video-clip-XXXXXX", NULL);
+    g_assert_nonnull(cl->dir);
+    cl->path = g_build_filename(cl->dir, name, NULL);
     g_ptr_array_add(args, (gpointer)"-f");
     g_ptr_array_add(args, (gpointer)"lavfi");
     g_ptr_array_add(args, (gpointer)"-i");
-    g_ptr_array_add(args, rate);
+    g_ptr_array_add(args, src);
     g_ptr_array_add(args, (gpointer)"-frames:v");
     g_ptr_array_add(args, count);
     for (; *enc; enc++) {
         g_ptr_array_add(args, (gpointer)*enc);
     }
-    g_ptr_array_add(args, path);
+    g_ptr_array_add(args, cl->path);
     g_ptr_array_add(args, NULL);
     if (!vvc_run_ffmpeg((const char *const *)args->pdata, &err)) {
-        g_test_message("%s", err);
-        g_free(path);
-        return NULL;
+        g_error("%s: %s", name, err);
     }
-    return path;
+    cl->ref = vvc_ffmpeg_framemd5(cl->path, "nv12", &err);
+    cl->md5 = cl->ref ? vvc_read_framemd5(cl->ref, &err) : NULL;
+    cl->units = cl->md5 ? vvc_demux(cl->path, &cl->format, &depth, &err)
+                        : NULL;
+    if (!cl->units) {
+        g_error("%s: %s", name, err);
+    }
+}
+
+static void clip_free(Clip *cl)
+{
+    unlink(cl->ref);
+    unlink(cl->path);
+    rmdir(cl->dir);
+    g_ptr_array_unref(cl->units);
+    g_ptr_array_unref(cl->md5);
+    g_free(cl->ref);
+    g_free(cl->path);
+    g_free(cl->dir);
 }
 
 typedef struct DecodeCase {
@@ -164,51 +193,39 @@ static void test_migrate_decode(void *obj, void *data, QGuestAllocator *alloc)
 {
     const DecodeCase *dc = data;
     QVirtioVideo *v = obj;
-    g_autofree char *dir = g_dir_make_tmp("virtio-video-mig-XXXXXX", NULL);
-    g_autofree char *path = NULL, *ref = NULL, *err = NULL, *diff = NULL;
-    g_autoptr(GPtrArray) units = NULL, md5 = NULL;
+    g_autofree char *err = NULL, *diff = NULL;
     g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
     g_autoptr(GArray) order = NULL;
     VvcDecodeStats st = { 0 };
     VvcDecodeOpts o = { .stats = &st, .hook = migrate_now };
-    uint32_t format = 0;
-    int depth = 8;
     Migration m = { 0 };
+    Clip cl = { 0 };
     VvcClient *c;
 
-    path = make_clip(dir, dc->file, dc->size, dc->frames, dc->enc);
-    g_assert_nonnull(path);
-    ref = vvc_ffmpeg_framemd5(path, "nv12", &err);
-    g_assert_nonnull(ref);
-    md5 = vvc_read_framemd5(ref, &err);
-    units = vvc_demux(path, &format, &depth, &err);
-    g_assert_nonnull(md5);
-    g_assert_nonnull(units);
-    order = vvc_reference_order(units, format, &err);
+    clip_make(&cl, dc->file, dc->size, dc->frames, dc->enc);
+    order = vvc_reference_order(cl.units, cl.format, &err);
     g_assert_nonnull(order);
 
     mig_setup(&m, v, "virtio-video-pci,addr=04.0");
-    o.coded_format = format;
+    o.coded_format = cl.format;
     o.hook_after = dc->cut;
     o.hook_opaque = &m;
     c = vvc_new(&qvirtio_video_vvc_ops, v);
     vvc_set_timeout(c, 60000);
-    if (!vvc_decode_units(c, units, &o, frames, &err)) {
+    if (!vvc_decode_units(c, cl.units, &o, frames, &err)) {
         g_error("%s: %s (%u frames)", dc->name, err, frames->len);
     }
     vvc_free(c);
     g_assert_cmpuint(m.done, ==, 1);
     g_test_message("%s: migrated after %u frames; %u frames in all",
                    dc->name, dc->cut, frames->len);
-    g_assert_cmpuint(frames->len, ==, md5->len);
-    diff = vvc_check_frames(frames, md5, order);
+    g_assert_cmpuint(frames->len, ==, cl.md5->len);
+    diff = vvc_check_frames(frames, cl.md5, order);
     if (diff) {
         g_error("%s: %s", dc->name, diff);
     }
     mig_finish(&m);
-    unlink(ref);
-    unlink(path);
-    rmdir(dir);
+    clip_free(&cl);
 }
 
 /*
@@ -223,43 +240,33 @@ static void test_migrate_blocked(void *obj, void *data, QGuestAllocator *alloc)
         "-g", "250", "-f", "h264", NULL
     };
     QVirtioVideo *v = obj;
-    g_autofree char *dir = g_dir_make_tmp("virtio-video-mig-XXXXXX", NULL);
-    g_autofree char *path = NULL, *ref = NULL, *err = NULL, *diff = NULL;
-    g_autoptr(GPtrArray) units = NULL, md5 = NULL;
+    g_autofree char *err = NULL, *diff = NULL;
     g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
     VvcDecodeOpts o = { .hook = migrate_refused, .hook_after = 24 };
-    uint32_t format = 0;
-    int depth = 8;
     Migration m = { 0 };
     size_t bytes = 0;
+    Clip cl = { 0 };
     VvcClient *c;
     guint i;
 
-    path = make_clip(dir, "big.h264", "640x480", 30, enc);
-    g_assert_nonnull(path);
-    ref = vvc_ffmpeg_framemd5(path, "nv12", &err);
-    g_assert_nonnull(ref);
-    md5 = vvc_read_framemd5(ref, &err);
-    units = vvc_demux(path, &format, &depth, &err);
-    g_assert_nonnull(md5);
-    g_assert_nonnull(units);
+    clip_make(&cl, "big.h264", "640x480", 30, enc);
     for (i = 0; i < 24; i++) {
-        bytes += ((VvcUnit *)g_ptr_array_index(units, i))->len;
+        bytes += ((VvcUnit *)g_ptr_array_index(cl.units, i))->len;
     }
     g_test_message("%zu bytes of bitstream before the attempt", bytes);
     g_assert_cmpuint(bytes, >, 1024 * 1024);
 
     mig_setup(&m, v, "virtio-video-pci,addr=04.0,migrate-history-mb=1");
-    o.coded_format = format;
+    o.coded_format = cl.format;
     o.hook_opaque = &m;
     c = vvc_new(&qvirtio_video_vvc_ops, v);
     vvc_set_timeout(c, 60000);
-    if (!vvc_decode_units(c, units, &o, frames, &err)) {
+    if (!vvc_decode_units(c, cl.units, &o, frames, &err)) {
         g_error("%s (%u frames)", err, frames->len);
     }
     g_assert_cmpuint(m.done, ==, 1);
-    g_assert_cmpuint(frames->len, ==, md5->len);
-    diff = vvc_check_frames(frames, md5, NULL);
+    g_assert_cmpuint(frames->len, ==, cl.md5->len);
+    diff = vvc_check_frames(frames, cl.md5, NULL);
     if (diff) {
         g_error("%s", diff);
     }
@@ -268,9 +275,7 @@ static void test_migrate_blocked(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(m.done, ==, 2);
     vvc_free(c);
     mig_finish(&m);
-    unlink(ref);
-    unlink(path);
-    rmdir(dir);
+    clip_free(&cl);
 }
 
 /*

@@ -52,6 +52,19 @@ static uint32_t sync_cmd(Dec *d, const uint8_t *req, size_t len,
     return hdr_type(c);
 }
 
+/* STREAM_CREATE of stream @sid for @format, guest pages; asserts OK. */
+static void create_stream(Dec *d, uint32_t sid, uint32_t format)
+{
+    uint8_t req[88] = { 0 };
+    FgCompletion c;
+
+    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+    vv_st32(req + 4, sid);
+    vv_st32(req + 16, format);
+    g_assert_cmphex(sync_cmd(d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
 static void create_resource(Dec *d, uint32_t queue, uint32_t id,
                             uint64_t addr, size_t size, bool sg)
 {
@@ -307,11 +320,7 @@ static void decode_ivf_until(const char *path, uint32_t format, bool sg,
     d.md5 = g_ptr_array_new_with_free_func(g_free);
     d.ts = g_array_new(false, false, sizeof(uint64_t));
 
-    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
-    vv_st32(req + 4, d.sid);
-    vv_st32(req + 16, format);
-    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
-                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    create_stream(&d, d.sid, format);
     for (i = 0; i < NUM_IN; i++) {
         d.in_addr[i] = fg_alloc(d.g, IN_SIZE);
         create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, i + 1,
@@ -419,11 +428,7 @@ static void test_bitstream_cap(void)
     d.g = fg_new(VV_MODE_DECODER, 64 * 1024 * 1024);
     fg_max_bitstream = 0;
 
-    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
-    vv_st32(req + 4, 1);
-    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_VP9);
-    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
-                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_VP9);
     /* a keyframe, then no output buffer: the decoder holds its picture */
     d.in_addr[0] = fg_alloc(d.g, big);
     create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0], big,
@@ -455,11 +460,7 @@ static void test_bitstream_cap(void)
     vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_DESTROY);
     vv_st32(req + 4, 1);
     g_assert_cmphex(sync_cmd(&d, req, 8, &c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
-    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
-    vv_st32(req + 4, 2);
-    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_VP9);
-    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
-                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    create_stream(&d, 2, VIRTIO_VIDEO_FORMAT_VP9);
     d.sid = 2;
     create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0], big,
                     false);
@@ -477,6 +478,50 @@ static void test_bitstream_cap(void)
 }
 
 /*
+ * max-width/max-height on a format the device does not parse (VP9): the
+ * codec's request for a picture buffer is refused, before any picture
+ * memory is spent, and the stream ends in EVENT_ERROR.
+ */
+static void test_frame_cap_vp9(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "test-25fps.vp9.ivf", NULL);
+    g_autoptr(GPtrArray) frames = NULL;
+    Dec d = { .sid = 1 };
+    uint8_t ev[8];
+    FgCompletion c;
+    GBytes *f0;
+    int got;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    frames = ivf_frames(path);
+    f0 = frames->pdata[0];
+    fg_max_dim = 160;           /* the clip is 320x240 */
+    d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
+    fg_max_dim = 0;
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_VP9);
+    d.in_addr[0] = fg_alloc(d.g, 1024 * 1024);
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0],
+                    1024 * 1024, false);
+    memcpy(fg_host(d.g, d.in_addr[0]), g_bytes_get_data(f0, NULL),
+           g_bytes_get_size(f0));
+    queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, 0,
+                 g_bytes_get_size(f0));
+    do {
+        got = fg_wait_any(d.g, &c, ev, 10000);
+        g_assert_cmpint(got, !=, 0);
+    } while (got != 2);
+    g_assert_cmphex(vv_ld32(ev), ==, VIRTIO_VIDEO_EVENT_ERROR);
+    g_mutex_lock(&d.g->lock);
+    g_assert_nonnull(strstr(d.g->last_error, "picture buffer refused"));
+    g_mutex_unlock(&d.g->lock);
+    fg_free(d.g);
+}
+
+/*
  * Three pictures with B-frames in one buffer, no output buffer queued: the
  * size is announced from the headers, before any picture could come out
  * (a V4L2 client sets up its CAPTURE queue only after that event).
@@ -487,7 +532,7 @@ static void test_early_format(void)
                                              "64x64-I-P-B-P-high.h264", NULL);
     g_autofree uint8_t *data = NULL;
     Dec d = { .sid = 1 };
-    uint8_t req[88] = { 0 }, ev[8];
+    uint8_t ev[8];
     FgCompletion c;
     gsize len;
     int got;
@@ -500,11 +545,7 @@ static void test_early_format(void)
     fg_codec_threads = 4;
     d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
     fg_codec_threads = 0;
-    vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
-    vv_st32(req + 4, 1);
-    vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_H264);
-    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
-                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_H264);
     d.in_addr[0] = fg_alloc(d.g, 1024 * 1024);
     create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, d.in_addr[0],
                     1024 * 1024, false);
@@ -667,5 +708,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
     g_test_add_func("/vv/decode/bitstream-cap", test_bitstream_cap);
     g_test_add_func("/vv/decode/early-format", test_early_format);
+    g_test_add_func("/vv/decode/frame-cap-vp9", test_frame_cap_vp9);
     return g_test_run();
 }

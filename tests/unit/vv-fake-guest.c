@@ -50,7 +50,11 @@ static void fg_guest_error(void *opaque, const char *msg)
 {
     FakeGuest *g = opaque;
 
+    g_mutex_lock(&g->lock);
     g->guest_errors++;
+    g_free(g->last_error);
+    g->last_error = g_strdup(msg);
+    g_mutex_unlock(&g->lock);
     if (g_test_verbose()) {
         g_test_message("guest error: %s", msg);
     }
@@ -109,6 +113,7 @@ static const VvEngineOps fg_ops = {
 
 uint64_t fg_max_bitstream;
 uint32_t fg_codec_threads;
+uint32_t fg_max_dim;
 
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
 {
@@ -121,6 +126,8 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
         .max_streams = 8,
         .av1 = true,
         .max_bitstream_bytes = fg_max_bitstream,
+        .max_width = fg_max_dim,
+        .max_height = fg_max_dim,
         .ops = &fg_ops,
         .opaque = g,
     };
@@ -153,6 +160,7 @@ void fg_free(FakeGuest *g)
     g_assert_cmpint(g_atomic_int_get(&g->mapped), ==, 0);
     g_queue_clear_full(&g->done, g_free);
     g_queue_clear_full(&g->events, g_free);
+    g_free(g->last_error);
     g_mutex_clear(&g->lock);
     g_cond_clear(&g->cond);
     g_free(g->ram);

@@ -39,6 +39,7 @@ typedef struct FakeGuest {
     GQueue done;                /* FgCompletion, in completion order */
     GQueue events;              /* uint8_t[8] */
     unsigned guest_errors;
+    char *last_error;           /* the latest guest error (under lock) */
     int mapped;                 /* live mappings */
     FILE *seed;                 /* VIRTIO_VIDEO_SEED_DIR: fuzzer seed */
     size_t seed_size;
@@ -48,6 +49,8 @@ typedef struct FakeGuest {
 extern uint64_t fg_max_bitstream;
 /* Codec threads for the next fg_new() (0: 1). */
 extern uint32_t fg_codec_threads;
+/* Largest frame width and height for the next fg_new() (0: default). */
+extern uint32_t fg_max_dim;
 
 FakeGuest *fg_new(VvMode mode, uint64_t ram_size);
 void fg_free(FakeGuest *g);

@@ -321,22 +321,28 @@ static void backing_unmap(VvBacking *b)
 }
 
 /*
- * Reserve (@len > 0) or give back (@len < 0) mapped guest memory; false
- * when a reservation would pass max_mapped_bytes.
+ * The device's allowances (mapped guest memory, bitstream copies, migration
+ * history): take @len > 0 bytes of one, false if that would pass @max, or
+ * give @len < 0 bytes back.
  */
-static bool mapped_account(VvEngine *e, int64_t len)
+static bool allowance(VvEngine *e, uint64_t *held, uint64_t max, int64_t len)
 {
     bool ok = true;
 
     g_mutex_lock(&e->lock);
-    if (len > 0 && e->mapped + len > e->cfg.max_mapped_bytes) {
+    if (len > 0 && *held + len > max) {
         ok = false;
     } else {
-        g_assert(len >= 0 || e->mapped >= (uint64_t)-len);
-        e->mapped += len;
+        g_assert(len >= 0 || *held >= (uint64_t)-len);
+        *held += len;
     }
     g_mutex_unlock(&e->lock);
     return ok;
+}
+
+static bool mapped_account(VvEngine *e, int64_t len)
+{
+    return allowance(e, &e->mapped, e->cfg.max_mapped_bytes, len);
 }
 
 void vv_backing_unref(VvBacking *b)
@@ -591,50 +597,27 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
 }
 
 /*
- * Reserve @len bytes of bitstream copy; false when that would pass the
- * device's limit (a guest queueing huge buffers must not run QEMU out of
- * memory).
+ * Bitstream copies of queued input (a guest queueing huge buffers must not
+ * run QEMU out of memory) and decoders' migration history.
  */
 bool vv_bitstream_reserve(VvEngine *e, size_t len)
 {
-    bool ok;
-
-    g_mutex_lock(&e->lock);
-    ok = e->bitstream_held + len <= e->cfg.max_bitstream_bytes;
-    if (ok) {
-        e->bitstream_held += len;
-    }
-    g_mutex_unlock(&e->lock);
-    return ok;
-}
-
-bool vv_history_reserve(VvEngine *e, size_t len)
-{
-    bool ok;
-
-    g_mutex_lock(&e->lock);
-    ok = e->history_held + len <= e->cfg.max_history_bytes;
-    if (ok) {
-        e->history_held += len;
-    }
-    g_mutex_unlock(&e->lock);
-    return ok;
-}
-
-void vv_history_release(VvEngine *e, size_t len)
-{
-    g_mutex_lock(&e->lock);
-    g_assert(e->history_held >= len);
-    e->history_held -= len;
-    g_mutex_unlock(&e->lock);
+    return allowance(e, &e->bitstream_held, e->cfg.max_bitstream_bytes, len);
 }
 
 void vv_bitstream_release(VvEngine *e, size_t len)
 {
-    g_mutex_lock(&e->lock);
-    g_assert(e->bitstream_held >= len);
-    e->bitstream_held -= len;
-    g_mutex_unlock(&e->lock);
+    allowance(e, &e->bitstream_held, 0, -(int64_t)len);
+}
+
+bool vv_history_reserve(VvEngine *e, size_t len)
+{
+    return allowance(e, &e->history_held, e->cfg.max_history_bytes, len);
+}
+
+void vv_history_release(VvEngine *e, size_t len)
+{
+    allowance(e, &e->history_held, 0, -(int64_t)len);
 }
 
 static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)

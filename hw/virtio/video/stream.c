@@ -366,8 +366,8 @@ static bool worker_step(VvStream *s, AVFrame *frame)
             on_picture(s, frame);
         } else if (ret == AVERROR(ERANGE)) {
             s->dec_active = false;
-            vv_fail_stream(s, "picture size out of range (max-width, "
-                           "max-height)");
+            vv_fail_stream(s, "picture buffer refused: larger than "
+                           "max-width x max-height");
         } else {
             s->dec_active = false;
             if (ret == AVERROR_EOF && s->drain) {

@@ -1804,22 +1804,28 @@ static __poll_t vv_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &ctx->fh.wait, wait);
 	poll_wait(file, &ctx->src_vq.done_wq, wait);
 	poll_wait(file, &ctx->dst_vq.done_wq, wait);
+	/*
+	 * Buffers first, events second: the EOS and SOURCE_CHANGE events are
+	 * queued before the buffer that goes with them is done, so a poll
+	 * that sees the buffer also sees its event.  The other order loses
+	 * the event when both arrive between the two checks.
+	 */
+	if (req & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM)) {
+		if (vb2_is_streaming(&ctx->src_vq)) {
+			any = true;
+			rc |= vb2_core_poll(&ctx->src_vq, file, wait) &
+			      (EPOLLOUT | EPOLLWRNORM | EPOLLERR);
+		}
+		if (vb2_is_streaming(&ctx->dst_vq)) {
+			any = true;
+			rc |= vb2_core_poll(&ctx->dst_vq, file, wait) &
+			      (EPOLLIN | EPOLLRDNORM | EPOLLERR);
+		}
+		if (!any)
+			rc |= EPOLLERR;
+	}
 	if ((req & EPOLLPRI) && v4l2_event_pending(&ctx->fh))
 		rc |= EPOLLPRI;
-	if (!(req & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM)))
-		return rc;
-	if (vb2_is_streaming(&ctx->src_vq)) {
-		any = true;
-		rc |= vb2_core_poll(&ctx->src_vq, file, wait) &
-		      (EPOLLOUT | EPOLLWRNORM | EPOLLERR);
-	}
-	if (vb2_is_streaming(&ctx->dst_vq)) {
-		any = true;
-		rc |= vb2_core_poll(&ctx->dst_vq, file, wait) &
-		      (EPOLLIN | EPOLLRDNORM | EPOLLERR);
-	}
-	if (!any)
-		rc |= EPOLLERR;
 	return rc;
 }
 

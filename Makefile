@@ -27,7 +27,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 B := build
-QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
+QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
+                tests/unit/test-virtio-dmabuf
 
 .PHONY: all deps qemu unit check check-media check-asan bench fuzz clean
 

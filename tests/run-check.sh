@@ -100,6 +100,10 @@ for g in "${groups[@]}"; do
         for p in $paths; do
             QTEST_QEMU_BINARY=$QEMU run_tap "$p" timeout 600 "$QOS" --tap -p "$p"
         done
+        # QEMU's own test of the shared-object table (qemu/patches/0002)
+        if [ "$g" = qtest ]; then
+            run_tap test-virtio-dmabuf "$B/qemu-build/tests/unit/test-virtio-dmabuf" --tap
+        fi
         ;;
     cli)
         echo "# command line and properties"

@@ -21,9 +21,11 @@
 #include "qemu/module.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-dmabuf.h"
 #include "hw/virtio/virtio-video.h"
 #include "exec/memory.h"
 #include "migration/blocker.h"
+#include "migration/misc.h"
 #include "migration/qemu-file-types.h"
 #include "migration/vmstate.h"
 #include "system/runstate.h"
@@ -125,12 +127,178 @@ static void virtio_video_kick(void *opaque)
     qemu_bh_schedule(v->bh);
 }
 
+/*
+ * Virtio objects: buffers another device exported under a UUID into QEMU's
+ * shared-object table (virtio-gpu with resource_uuid=on).  The device maps
+ * the object's guest memory itself, through the exporter's address space,
+ * and holds the mapping until the engine lets go of the resource.  When the
+ * exporter takes the memory back first (the GPU resource is destroyed, its
+ * backing detached, the GPU reset or unplugged) the object is only marked
+ * revoked: a worker may still be writing it, into guest RAM this device
+ * still maps, and the engine refuses to queue it again.
+ */
+typedef struct VirtIOVideoObject {
+    VvObject obj;               /* what the engine sees */
+    VirtIOVideo *dev;
+    Notifier release;           /* on the exporter's list until revoked */
+    QemuUUID uuid;
+    bool write;
+    VvObjectSeg *segs;
+} VirtIOVideoObject;
+
+static void virtio_video_object_released(Notifier *n, void *data)
+{
+    VirtIOVideoObject *o = container_of(n, VirtIOVideoObject, release);
+    char *uuid = qemu_uuid_unparse_strdup(&o->uuid);
+
+    trace_virtio_video_object_revoke(o->dev, uuid);
+    g_free(uuid);
+    g_atomic_int_set(&o->obj.revoked, 1);
+    notifier_remove(&o->release);
+}
+
+static void virtio_video_object_unmap(VirtIOVideoObject *o)
+{
+    unsigned i;
+
+    /*
+     * Every segment is plain RAM (see below), for which unmapping needs no
+     * address space: the exporter's may be gone by now.
+     */
+    for (i = 0; i < o->obj.num_segs; i++) {
+        address_space_unmap(&address_space_memory, o->segs[i].host,
+                            o->segs[i].len, o->write,
+                            o->write ? o->segs[i].len : 0);
+    }
+}
+
+static void virtio_video_object_free(void *opaque)
+{
+    VirtIOVideoObject *o = opaque;
+
+    if (!o->obj.revoked) {
+        notifier_remove(&o->release);
+    }
+    virtio_video_object_unmap(o);
+    g_free(o->segs);
+    g_free(o);
+}
+
+/* Blocks migration while any virtio object is imported (main thread). */
+static void virtio_video_update_object_blocker(VirtIOVideo *v)
+{
+    unsigned objects = qatomic_read(&v->objects);
+
+    if (objects && !v->object_blocker) {
+        error_setg(&v->object_blocker, "virtio-video: a stream uses buffers "
+                   "of another device (virtio objects), which do not migrate");
+        if (migrate_add_blocker_internal(&v->object_blocker, NULL) < 0) {
+            g_assert(!v->object_blocker);
+        }
+    } else if (!objects && v->object_blocker) {
+        migrate_del_blocker(&v->object_blocker);
+    }
+}
+
+static VvObject *virtio_video_object_get(void *opaque, uint32_t stream_id,
+                                         uint32_t resource_id,
+                                         const uint8_t *uuid_bytes,
+                                         bool write, const char **why)
+{
+    VirtIOVideo *v = opaque;
+    DMADirection dir = write ? DMA_DIRECTION_FROM_DEVICE
+                             : DMA_DIRECTION_TO_DEVICE;
+    VirtioSharedMemory *mem;
+    VirtIOVideoObject *o;
+    g_autofree char *uuid = NULL;
+    unsigned i;
+
+    o = g_new0(VirtIOVideoObject, 1);
+    o->dev = v;
+    o->write = write;
+    memcpy(o->uuid.data, uuid_bytes, sizeof(o->uuid.data));
+    uuid = qemu_uuid_unparse_strdup(&o->uuid);
+
+    mem = virtio_lookup_shared_memory(&o->uuid);
+    if (!mem) {
+        *why = "unknown virtio object UUID";
+        goto fail;
+    }
+    if (!mem->nr_entries) {
+        *why = "virtio object without backing";
+        goto fail;
+    }
+    if (!v->object_blocker && migration_is_running()) {
+        *why = "virtio objects cannot be imported while migrating";
+        goto fail;
+    }
+    o->segs = g_new0(VvObjectSeg, mem->nr_entries);
+    for (i = 0; i < mem->nr_entries; i++) {
+        dma_addr_t len = mem->iov[i].iov_len;
+        ram_addr_t offset;
+        void *host;
+
+        host = dma_memory_map(mem->as, mem->addrs[i], &len, dir,
+                              MEMTXATTRS_UNSPECIFIED);
+        if (host && (len != mem->iov[i].iov_len ||
+                     !memory_region_from_host(host, &offset))) {
+            dma_memory_unmap(mem->as, host, len, dir, 0);
+            host = NULL;
+        }
+        if (!host) {
+            trace_virtio_video_map_fail(v, mem->addrs[i], mem->iov[i].iov_len);
+            *why = "virtio object memory is not guest RAM";
+            goto fail;
+        }
+        o->segs[i].host = host;
+        o->segs[i].len = len;
+        o->segs[i].addr = mem->addrs[i];
+        o->obj.num_segs = i + 1;
+        o->obj.size += len;
+    }
+    o->obj.segs = o->segs;
+    o->release.notify = virtio_video_object_released;
+    notifier_list_add(&mem->release_notifiers, &o->release);
+    qatomic_inc(&v->objects);
+    virtio_video_update_object_blocker(v);
+    trace_virtio_video_object_import(v, stream_id, resource_id, uuid,
+                                     o->obj.size, o->obj.num_segs, write);
+    return &o->obj;
+
+fail:
+    trace_virtio_video_object_fail(v, stream_id, resource_id, uuid, *why);
+    virtio_video_object_unmap(o);
+    g_free(o->segs);
+    g_free(o);
+    return NULL;
+}
+
+static void virtio_video_object_put(void *opaque, VvObject *obj)
+{
+    VirtIOVideoObject *o = container_of(obj, VirtIOVideoObject, obj);
+    VirtIOVideo *v = opaque;
+
+    /* the exporter's notifier list and the blocker belong to the BQL */
+    qatomic_dec(&v->objects);
+    if (bql_locked()) {
+        virtio_video_update_object_blocker(v);
+        virtio_video_object_free(o);
+    } else {
+        /* the blocker follows at the next flush */
+        aio_bh_schedule_oneshot(qemu_get_aio_context(),
+                                virtio_video_object_free, o);
+        virtio_video_kick(v);
+    }
+}
+
 static const VvEngineOps virtio_video_engine_ops = {
     .map = virtio_video_map,
     .unmap = virtio_video_unmap,
     .dirty = virtio_video_dirty,
     .kick = virtio_video_kick,
     .guest_error = virtio_video_guest_error,
+    .object_get = virtio_video_object_get,
+    .object_put = virtio_video_object_put,
 };
 
 /* A pending command finished: its element is the token. */
@@ -196,6 +364,7 @@ static void virtio_video_flush(VirtIOVideo *v)
     vv_engine_poll(v->engine, virtio_video_complete,
                    virtio_video_deliver_event, v);
     virtio_video_update_blocker(v);
+    virtio_video_update_object_blocker(v);
     if (v->cmd_pushed) {
         v->cmd_pushed = false;
         virtio_notify(vdev, v->cmd_vq);
@@ -291,9 +460,22 @@ static void virtio_video_get_config(VirtIODevice *vdev, uint8_t *config)
 static uint64_t virtio_video_get_features(VirtIODevice *vdev,
                                           uint64_t features, Error **errp)
 {
+    VirtIOVideo *v = VIRTIO_VIDEO(vdev);
+
     virtio_add_feature(&features, VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES);
     virtio_add_feature(&features, VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG);
+    if (v->virtio_objects) {
+        virtio_add_feature(&features, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
+    }
     return features;
+}
+
+static void virtio_video_set_features(VirtIODevice *vdev, uint64_t features)
+{
+    VirtIOVideo *v = VIRTIO_VIDEO(vdev);
+
+    vv_engine_set_objects(v->engine, virtio_has_feature(features,
+                          VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT));
 }
 
 static void virtio_video_set_status(VirtIODevice *vdev, uint8_t status)
@@ -556,6 +738,9 @@ static void virtio_video_unrealize(DeviceState *dev)
     if (v->migration_blocker) {
         migrate_del_blocker(&v->migration_blocker);
     }
+    if (v->object_blocker) {
+        migrate_del_blocker(&v->object_blocker);
+    }
     v->engine = NULL;
     qemu_bh_delete(v->bh);
     virtio_delete_queue(v->cmd_vq);
@@ -572,8 +757,10 @@ static void virtio_video_reset(VirtIODevice *vdev)
     trace_virtio_video_reset(vdev);
     /* stops every worker: nothing is written to the guest after this */
     vv_engine_reset(v->engine, virtio_video_drop, v);
+    vv_engine_set_objects(v->engine, false);
     v->cmd_pushed = v->event_pushed = false;
     virtio_video_update_blocker(v);
+    virtio_video_update_object_blocker(v);
 }
 
 static const Property virtio_video_properties[] = {
@@ -587,6 +774,7 @@ static const Property virtio_video_properties[] = {
     DEFINE_PROP_UINT16("eventq-size", VirtIOVideo, eventq_size,
                        VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE),
     DEFINE_PROP_BOOL("av1", VirtIOVideo, av1, false),
+    DEFINE_PROP_BOOL("virtio-objects", VirtIOVideo, virtio_objects, true),
     DEFINE_PROP_UINT32("max-bitstream-mb", VirtIOVideo, max_bitstream_mb, 256),
     DEFINE_PROP_UINT32("max-resources", VirtIOVideo, max_resources, 256),
     DEFINE_PROP_UINT32("max-queued", VirtIOVideo, max_queued, 256),
@@ -668,6 +856,9 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
         "MiB of bitstream all decoder streams together keep to re-prime "
         "their decoder after live migration (1-65536); a stream past it "
         "cannot migrate until its next keyframe (VP8/VP9) or drain");
+    object_class_property_set_description(klass, "virtio-objects",
+        "Offer RESOURCE_VIRTIO_OBJECT: buffers of other devices, such as "
+        "virtio-gpu-pci,resource_uuid=on, named by UUID");
     object_class_property_set_description(klass, "av1",
         "decoder: also offer AV1 as format 0x1007, a project extension "
         "that existing guest drivers do not know (default off)");
@@ -682,6 +873,7 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
     vdc->unrealize = virtio_video_unrealize;
     vdc->get_config = virtio_video_get_config;
     vdc->get_features = virtio_video_get_features;
+    vdc->set_features = virtio_video_set_features;
     vdc->set_status = virtio_video_set_status;
     vdc->reset = virtio_video_reset;
 }

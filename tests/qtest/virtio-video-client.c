@@ -575,6 +575,28 @@ uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
     return vvc_cmd(c, req, len, NULL, 0);
 }
 
+uint32_t vvc_resource_create_object(VvcClient *c, uint32_t stream_id,
+                                    uint32_t queue_type, uint32_t resource_id,
+                                    uint32_t num_planes,
+                                    const uint32_t *plane_offsets,
+                                    const uint8_t *uuid)
+{
+    uint8_t req[88 + 16] = { 0 };
+    uint32_t i;
+
+    hdr(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream_id);
+    vvc_st32(req + 8, queue_type);
+    vvc_st32(req + 12, resource_id);
+    vvc_st32(req + 16, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER);
+    vvc_st32(req + 20, num_planes);
+    for (i = 0; i < num_planes && i < VIRTIO_VIDEO_MAX_PLANES; i++) {
+        vvc_st32(req + 24 + 4 * i, plane_offsets ? plane_offsets[i] : 0);
+    }
+    vvc_st32(req + 56, 1);
+    memcpy(req + 88, uuid, 16);
+    return vvc_cmd(c, req, sizeof(req), NULL, 0);
+}
+
 uint32_t vvc_resource_create(VvcClient *c, VvcResource *r)
 {
     uint32_t ne[VIRTIO_VIDEO_MAX_PLANES] = { r->num_entries };
@@ -1349,7 +1371,9 @@ static bool set_params(VvcDecoder *d, VvcParams *p)
 {
     bool ext = !d->o.plain_params;
 
-    p->resource_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    p->resource_type = p->queue_type == Q_OUT && d->o.out_object ?
+                       VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+                       VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
     return check_ok(d, vvc_set_params(d->c, d->sid, p, ext),
                     ext ? "SET_PARAMS_EXT" : "SET_PARAMS");
 }
@@ -1693,6 +1717,20 @@ static void resolution_changed(VvcDecoder *d)
 
         r->layout = p;
         g_ptr_array_add(d->outputs, r);
+        if (d->o.out_object) {
+            uint8_t uuid[16];
+
+            if (!d->o.out_object(d->o.out_object_opaque, r, uuid)) {
+                fail(d, "cannot export output resource %u", r->id);
+                return;
+            }
+            if (!check_ok(d, vvc_resource_create_object(d->c, d->sid, Q_OUT,
+                                                        r->id, 1, NULL, uuid),
+                          "RESOURCE_CREATE(OUTPUT, virtio object)")) {
+                return;
+            }
+            continue;
+        }
         if (!check_ok(d, vvc_resource_create(d->c, r),
                       "RESOURCE_CREATE(OUTPUT)")) {
             return;

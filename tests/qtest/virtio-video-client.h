@@ -200,6 +200,15 @@ uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
                                  const uint32_t *num_entries,
                                  const uint64_t *addrs, const uint32_t *lens,
                                  uint32_t total_entries);
+/*
+ * RESOURCE_CREATE of a virtio object: one 16-byte entry, @uuid, for
+ * @num_planes memory planes starting at @plane_offsets (NULL: all 0).
+ */
+uint32_t vvc_resource_create_object(VvcClient *c, uint32_t stream_id,
+                                    uint32_t queue_type, uint32_t resource_id,
+                                    uint32_t num_planes,
+                                    const uint32_t *plane_offsets,
+                                    const uint8_t *uuid);
 /* RESOURCE_QUEUE (asynchronous): the tag. */
 uint32_t vvc_resource_queue_async(VvcClient *c, uint32_t stream_id,
                                   uint32_t queue_type, uint32_t resource_id,
@@ -332,6 +341,16 @@ typedef struct VvcDecodeOpts {
     void (*hook)(void *opaque);
     void *hook_opaque;
     VvcDecodeStats *stats;      /* optional */
+    /*
+     * OUTPUT buffers as virtio objects (RESOURCE_VIRTIO_OBJECT): for each
+     * output resource, once its pages are allocated, @out_object makes
+     * them the backing of a buffer of another device (virtio-gpu) and
+     * fills in the 16-byte UUID that device gave it.  The OUTPUT queue is
+     * then set to VIRTIO_OBJECT and the resource created with the UUID;
+     * pictures are still read back through the pages.  false: fail.
+     */
+    bool (*out_object)(void *opaque, VvcResource *r, uint8_t *uuid);
+    void *out_object_opaque;
 } VvcDecodeOpts;
 
 /* A decoder stream driven step by step (several may run at once). */

@@ -255,6 +255,8 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     p.frame_height = t->height;
     p.frame_rate = t->fps;
     p.num_planes = 1;
+    p.resource_type = t->in_object ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
+                                   : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
     if (vvc_set_params(c, sid, &p, true) != VIRTIO_VIDEO_RESP_OK_NODATA) {
         FAIL("SET_PARAMS_EXT(INPUT) refused");
     }
@@ -300,8 +302,20 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     for (i = 0; i < ENC_IN_BUFS; i++) {
         in[i] = vvc_resource_alloc(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
                                    in_size, t->sg, false);
-        if (vvc_resource_create(c, in[i]) != VIRTIO_VIDEO_RESP_OK_NODATA) {
-            FAIL("RESOURCE_CREATE(INPUT) refused");
+        if (t->in_object) {
+            uint8_t uuid[16];
+
+            if (!t->in_object(t->in_object_opaque, in[i], uuid)) {
+                FAIL("cannot export input resource %u", in[i]->id);
+            }
+            type = vvc_resource_create_object(c, sid,
+                                              VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                              in[i]->id, 1, NULL, uuid);
+        } else {
+            type = vvc_resource_create(c, in[i]);
+        }
+        if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+            FAIL("RESOURCE_CREATE(INPUT) answered 0x%x", type);
         }
         if (i < t->bench_distinct) {
             pack_frame(&inp, t->raw_format, src + i * frame_size, t->width,

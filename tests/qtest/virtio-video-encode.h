@@ -35,6 +35,14 @@ typedef struct VvcEncodeCase {
      * or checked (the harness must not be the bottleneck).  0: off.
      */
     unsigned bench_distinct;
+    /*
+     * INPUT buffers as virtio objects: @in_object exports each input
+     * resource's pages from another device (virtio-gpu) and fills in the
+     * 16-byte UUID the resource is then created with; frames are still
+     * written through the pages.  NULL: guest pages.
+     */
+    bool (*in_object)(void *opaque, VvcResource *r, uint8_t *uuid);
+    void *in_object_opaque;
     /* before frame @hook_at is queued, call @hook (e.g. migrate) */
     unsigned hook_at;
     void (*hook)(void *opaque);

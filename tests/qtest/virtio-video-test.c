@@ -12,12 +12,16 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qemu/bswap.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
 #include "qemu/module.h"
 #include "hw/pci/pci_regs.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio-video.h"
+#include "virtio-video-encode.h"
+#include "standard-headers/linux/virtio_gpu.h"
 
 #define VIDEO_DECODER_ID    31
 #define VIDEO_ENCODER_ID    30
@@ -100,8 +104,8 @@ static void test_features(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
     g_assert_true(offered & (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES));
     g_assert_true(offered & (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG));
-    /* no virtio-object (UUID) resources yet */
-    g_assert_false(offered & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT));
+    /* virtio objects (UUIDs of virtio-gpu resources): virtio-objects=on */
+    g_assert_true(offered & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT));
 
     /* start_hw negotiated the driver's set and the device accepted it */
     g_assert_cmphex(dev->vdev.features, ==,
@@ -1654,6 +1658,466 @@ static void test_media_missing(void *obj, void *data, QGuestAllocator *alloc)
     g_test_fail();
 }
 
+/* ---- decoding into virtio-gpu resources (virtio objects) ---- */
+
+/*
+ * A minimal virtio-gpu driver for the "virtio-video-gpu" node: the GPU is
+ * virtio-gpu-pci,resource_uuid=on at slot 5.  2D resources get the pages
+ * of a client resource as backing, and a UUID the decoder is given.
+ */
+typedef struct TestGpu {
+    QTestState *qts;
+    QGuestAllocator *alloc;
+    QVirtioPCIDevice *dev;
+    QVirtQueue *ctrlq;
+    uint32_t next_id;
+    GHashTable *ids;            /* VvcResource id -> GPU resource id */
+} TestGpu;
+
+static void gpu_start(TestGpu *g)
+{
+    uint64_t features = qvirtio_get_features(&g->dev->vdev);
+
+    g_assert_true(features & (1ull << VIRTIO_GPU_F_RESOURCE_UUID));
+    qvirtio_set_features(&g->dev->vdev,
+                         features & ((1ull << VIRTIO_F_VERSION_1) |
+                                     (1ull << VIRTIO_GPU_F_RESOURCE_UUID)));
+    g->ctrlq = qvirtqueue_setup(&g->dev->vdev, g->alloc, 0);
+    qvirtio_set_driver_ok(&g->dev->vdev);
+}
+
+static void gpu_init(TestGpu *g, QVirtioVideo *v, QGuestAllocator *alloc)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(5, 0) };
+
+    memset(g, 0, sizeof(*g));
+    g->qts = qvirtio_video_qts(v);
+    g->alloc = alloc;
+    g->next_id = 1;
+    g->ids = g_hash_table_new(NULL, NULL);
+    g->dev = virtio_pci_new(v->pdev->bus, &addr);
+    g_assert_nonnull(g->dev);
+    g_assert_cmphex(g->dev->pdev->devfn, ==, addr.devfn);
+    qvirtio_pci_device_enable(g->dev);
+    qvirtio_start_device(&g->dev->vdev);
+    gpu_start(g);
+}
+
+/* Device reset, then the same driver again: every resource is gone. */
+static void gpu_reset(TestGpu *g)
+{
+    qvirtqueue_cleanup(g->dev->vdev.bus, g->ctrlq, g->alloc);
+    qvirtio_start_device(&g->dev->vdev);
+    gpu_start(g);
+    g_hash_table_remove_all(g->ids);
+}
+
+static void gpu_free(TestGpu *g)
+{
+    qvirtqueue_cleanup(g->dev->vdev.bus, g->ctrlq, g->alloc);
+    qvirtio_pci_device_disable(g->dev);
+    g_free(g->dev);
+    g_hash_table_destroy(g->ids);
+}
+
+/* One control command; the response type (and @resp_len bytes of it). */
+static uint32_t gpu_cmd(TestGpu *g, const void *req, size_t req_len,
+                        void *resp, size_t resp_len)
+{
+    uint8_t hdr[sizeof(struct virtio_gpu_ctrl_hdr)];
+    size_t rlen = MAX(resp_len, sizeof(hdr));
+    uint64_t rq = guest_alloc(g->alloc, req_len);
+    uint64_t rs = guest_alloc(g->alloc, rlen);
+    uint32_t head;
+
+    qtest_memwrite(g->qts, rq, req, req_len);
+    qtest_memset(g->qts, rs, 0, rlen);
+    head = qvirtqueue_add(g->qts, g->ctrlq, rq, req_len, false, true);
+    qvirtqueue_add(g->qts, g->ctrlq, rs, rlen, true, false);
+    qvirtqueue_kick(g->qts, &g->dev->vdev, g->ctrlq, head);
+    qvirtio_wait_used_elem(g->qts, &g->dev->vdev, g->ctrlq, head, NULL,
+                           10 * 1000 * 1000);
+    qtest_memread(g->qts, rs, hdr, sizeof(hdr));
+    if (resp) {
+        qtest_memread(g->qts, rs, resp, resp_len);
+    }
+    guest_free(g->alloc, rq);
+    guest_free(g->alloc, rs);
+    return le32_to_cpu(((struct virtio_gpu_ctrl_hdr *)hdr)->type);
+}
+
+static uint32_t gpu_simple(TestGpu *g, uint32_t type, uint32_t resource_id)
+{
+    struct virtio_gpu_resource_unref req = {
+        .hdr.type = cpu_to_le32(type),
+        .resource_id = cpu_to_le32(resource_id),
+    };
+
+    return gpu_cmd(g, &req, sizeof(req), NULL, 0);
+}
+
+static uint32_t gpu_assign_uuid(TestGpu *g, uint32_t resource_id,
+                                uint8_t *uuid)
+{
+    struct virtio_gpu_resp_resource_uuid resp;
+    uint32_t type = gpu_cmd(g, &(struct virtio_gpu_resource_assign_uuid) {
+                                .hdr.type = cpu_to_le32(
+                                    VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID),
+                                .resource_id = cpu_to_le32(resource_id),
+                            }, sizeof(struct virtio_gpu_resource_assign_uuid),
+                            &resp, sizeof(resp));
+
+    memcpy(uuid, resp.uuid, 16);
+    return type;
+}
+
+/*
+ * A B8G8R8X8 2D resource whose guest backing is @r's pages, in @r's entry
+ * order, sized to hold the picture (rows of 4-byte pixels; the decoder
+ * sees bytes), and its UUID.  The GPU resource id, 0 on failure.
+ */
+static uint32_t gpu_export(TestGpu *g, VvcResource *r, uint8_t *uuid)
+{
+    uint32_t id = g->next_id++;
+    uint32_t width = 256;       /* 1 KiB rows */
+    uint32_t height = (r->size + width * 4 - 1) / (width * 4);
+    size_t len = sizeof(struct virtio_gpu_resource_attach_backing) +
+                 r->num_entries * sizeof(struct virtio_gpu_mem_entry);
+    g_autofree uint8_t *ab = g_malloc0(len);
+    struct virtio_gpu_resource_attach_backing *hdr = (void *)ab;
+    struct virtio_gpu_mem_entry *ent = (void *)(hdr + 1);
+    uint32_t i, type;
+
+    type = gpu_cmd(g, &(struct virtio_gpu_resource_create_2d) {
+                       .hdr.type = cpu_to_le32(
+                           VIRTIO_GPU_CMD_RESOURCE_CREATE_2D),
+                       .resource_id = cpu_to_le32(id),
+                       .format = cpu_to_le32(VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM),
+                       .width = cpu_to_le32(width),
+                       .height = cpu_to_le32(height),
+                   }, sizeof(struct virtio_gpu_resource_create_2d), NULL, 0);
+    if (type != VIRTIO_GPU_RESP_OK_NODATA) {
+        g_test_message("RESOURCE_CREATE_2D answered 0x%x", type);
+        return 0;
+    }
+    hdr->hdr.type = cpu_to_le32(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING);
+    hdr->resource_id = cpu_to_le32(id);
+    hdr->nr_entries = cpu_to_le32(r->num_entries);
+    for (i = 0; i < r->num_entries; i++) {
+        ent[i].addr = cpu_to_le64(r->entry_addr[i]);
+        ent[i].length = cpu_to_le32(r->entry_len[i]);
+    }
+    type = gpu_cmd(g, ab, len, NULL, 0);
+    if (type != VIRTIO_GPU_RESP_OK_NODATA) {
+        g_test_message("RESOURCE_ATTACH_BACKING answered 0x%x", type);
+        return 0;
+    }
+    type = gpu_assign_uuid(g, id, uuid);
+    if (type != VIRTIO_GPU_RESP_OK_RESOURCE_UUID) {
+        g_test_message("RESOURCE_ASSIGN_UUID answered 0x%x", type);
+        return 0;
+    }
+    g_hash_table_insert(g->ids, GUINT_TO_POINTER(r->id), GUINT_TO_POINTER(id));
+    return id;
+}
+
+static bool gpu_out_object(void *opaque, VvcResource *r, uint8_t *uuid)
+{
+    return gpu_export(opaque, r, uuid) != 0;
+}
+
+/* @hook for destroy-while-in-use: the GPU destroys every resource. */
+static void gpu_unref_all(void *opaque)
+{
+    TestGpu *g = opaque;
+    GHashTableIter it;
+    gpointer id;
+
+    g_hash_table_iter_init(&it, g->ids);
+    while (g_hash_table_iter_next(&it, NULL, &id)) {
+        g_assert_cmphex(gpu_simple(g, VIRTIO_GPU_CMD_RESOURCE_UNREF,
+                                   GPOINTER_TO_UINT(id)),
+                        ==, VIRTIO_GPU_RESP_OK_NODATA);
+    }
+}
+
+/* Decode @clip into GPU resources and compare every frame. */
+static void gpu_decode_check(QVirtioVideo *v, TestGpu *g, VvcClient *c,
+                             const char *clip, uint32_t sid, bool sg)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    VvcDecodeStats st = { 0 };
+    VvcDecodeOpts o = {
+        .stream_id = sid, .sg_entries = sg, .guard = true, .stats = &st,
+        .out_object = gpu_out_object, .out_object_opaque = g,
+    };
+    uint32_t format;
+    guint k;
+
+    if (!load_clip(clip, &path, &units, &format, &ref, &order)) {
+        return;
+    }
+    o.coded_format = format;
+    if (!run_one(c, units, &o, frames)) {
+        return;
+    }
+    CHECK(frames->len == ref->len, "%s into virtio-gpu resources: %u "
+          "frames, reference %u", clip, frames->len, ref->len);
+    for (k = 0; k < frames->len; k++) {
+        CHECK(frame_is(&g_array_index(frames, VvcFrame, k), ref, order, k),
+              "%s into virtio-gpu resources: frame %u differs", clip, k);
+    }
+    g_test_message("%s: %u frames decoded into virtio-gpu resources "
+                   "(%s backing), every MD5 matches", clip, frames->len,
+                   sg ? "4 KiB scattered" : "contiguous");
+}
+
+/*
+ * gpu-decode: the decoder writes frames into virtio-gpu 2D resources it
+ * knows by UUID; every frame's MD5 is checked through the resources'
+ * backing pages, for contiguous and scattered backing.
+ */
+static void test_gpu_decode(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
+    TestGpu g;
+
+    g_assert_true(v->vdev->features &
+                  (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT));
+    gpu_init(&g, v, alloc);
+    gpu_decode_check(v, &g, c, "test-25fps.h264", 1, false);
+    gpu_decode_check(v, &g, c, "test-25fps.vp9.ivf", 2, true);
+    gpu_free(&g);
+}
+
+/* Does query-migrate list a blocker whose reason contains @what? */
+static bool migration_blocked(QVirtioVideo *v, const char *what)
+{
+    QDict *resp = qtest_qmp_assert_success_ref(qvirtio_video_qts(v),
+                                               "{'execute': 'query-migrate'}");
+    QList *reasons = qdict_haskey(resp, "blocked-reasons") ?
+                     qdict_get_qlist(resp, "blocked-reasons") : NULL;
+    const QListEntry *e;
+    bool found = false;
+
+    for (e = reasons ? qlist_first(reasons) : NULL; e; e = qlist_next(e)) {
+        const char *reason = qstring_get_str(qobject_to(QString, e->value));
+
+        found |= strstr(reason, what) != NULL;
+    }
+    qobject_unref(resp);
+    return found;
+}
+
+/*
+ * gpu-encode: the encoder reads its input frames from virtio-gpu 2D
+ * resources it knows by UUID (scattered 4 KiB backing); the packets decode
+ * on the host to the source within 35 dB.
+ */
+static void test_gpu_encode(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
+    g_autofree char *err = NULL;
+    VvcEncodeCase t = {
+        .format = VIRTIO_VIDEO_FORMAT_H264,
+        .raw_format = VIRTIO_VIDEO_FORMAT_NV12,
+        .width = 320, .height = 240, .fps = 30, .frames = 30,
+        .bitrate = 1000000, .force_keyframe_at = -1,
+        .bitrate_change_at = -1, .sg = true,
+        .in_object = gpu_out_object,
+    };
+    VvcEncodeResult r;
+    TestGpu g;
+    bool ok;
+
+    gpu_init(&g, v, alloc);
+    t.in_object_opaque = &g;
+    vvc_set_timeout(c, 120000);
+    ok = vvc_encode_run(c, 1, &t, &r, &err);
+    gpu_free(&g);
+    CHECK(ok, "%s", err);
+    g_test_message("encoded from virtio-gpu resources: %u packets, PSNR min "
+                   "%.2f avg %.2f", r.packets, r.psnr_min, r.psnr_avg);
+    g_array_free(r.keyframes, true);
+    CHECK(r.packets == t.frames, "%u packets for %u frames", r.packets,
+          t.frames);
+    CHECK(r.psnr_min >= 35.0, "PSNR %.2f dB", r.psnr_min);
+}
+
+/* RESOURCE_CREATE(OUTPUT) of @uuid on a fresh decoder stream. */
+static uint32_t create_object_output(VvcClient *c, uint32_t sid,
+                                     const uint8_t *uuid)
+{
+    VvcParams p;
+
+    g_assert_cmphex(vvc_stream_create(c, sid,
+                                      VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+                                      VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
+                                      VIRTIO_VIDEO_FORMAT_H264, "gpu"), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_cmphex(vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   true, &p), ==,
+                    VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    p.resource_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+    g_assert_cmphex(vvc_set_params(c, sid, &p, true), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    return vvc_resource_create_object(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                      vvc_alloc_resource_id(c), 1, NULL,
+                                      uuid);
+}
+
+/*
+ * gpu-bad-objects: an unknown UUID, the UUID of a resource without
+ * backing, a plane offset past the object's end and planes in two
+ * objects are refused; so is the UUID of a resource the GPU lost in a
+ * device reset.  The decoder works on afterwards.
+ */
+static void test_gpu_bad_objects(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
+    VvcResource *r = vvc_resource_alloc(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                        64 * 1024, false, false);
+    uint8_t uuid[16], bare[16], junk[16] = { 0x42, 0x17 };
+    uint32_t off[2] = { 0, 0 };
+    uint8_t req[88 + 32] = { 0 };
+    TestGpu g;
+
+    gpu_init(&g, v, alloc);
+    g_assert_cmpuint(gpu_export(&g, r, uuid), !=, 0);
+    /* a resource with no backing has a UUID, but nothing to write into */
+    g_assert_cmphex(gpu_cmd(&g, &(struct virtio_gpu_resource_create_2d) {
+                                .hdr.type = cpu_to_le32(
+                                    VIRTIO_GPU_CMD_RESOURCE_CREATE_2D),
+                                .resource_id = cpu_to_le32(100),
+                                .format = cpu_to_le32(
+                                    VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM),
+                                .width = cpu_to_le32(64),
+                                .height = cpu_to_le32(64),
+                            }, sizeof(struct virtio_gpu_resource_create_2d),
+                            NULL, 0), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(gpu_assign_uuid(&g, 100, bare), ==,
+                    VIRTIO_GPU_RESP_OK_RESOURCE_UUID);
+
+    /* the same resource keeps its UUID */
+    {
+        uint8_t again[16];
+
+        g_assert_cmphex(gpu_assign_uuid(&g, g.next_id - 1, again), ==,
+                        VIRTIO_GPU_RESP_OK_RESOURCE_UUID);
+        g_assert_cmpmem(again, 16, uuid, 16);
+    }
+    g_assert_cmphex(create_object_output(c, 1, junk), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_object_output(c, 2, bare), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    off[0] = 64 * 1024;
+    g_assert_cmphex(vvc_resource_create_object(c, 2,
+                        VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                        vvc_alloc_resource_id(c), 1, off, uuid), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    /* two planes, two different objects */
+    vvc_st32(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE);
+    vvc_st32(req + 4, 2);
+    vvc_st32(req + 8, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+    vvc_st32(req + 12, vvc_alloc_resource_id(c));
+    vvc_st32(req + 16, VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE);
+    vvc_st32(req + 20, 2);
+    vvc_st32(req + 56, 1);
+    vvc_st32(req + 60, 1);
+    memcpy(req + 88, uuid, 16);
+    memcpy(req + 104, bare, 16);
+    g_assert_cmphex(vvc_cmd(c, req, sizeof(req), NULL, 0), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    /* the good one works, and blocks migration while it lives */
+    g_assert_false(migration_blocked(v, "virtio objects"));
+    g_assert_cmphex(vvc_resource_create_object(c, 2,
+                        VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                        vvc_alloc_resource_id(c), 1, NULL, uuid), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_true(migration_blocked(v, "virtio objects"));
+    g_assert_cmphex(vvc_stream_destroy(c, 2), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_false(migration_blocked(v, "virtio objects"));
+
+    /* after a GPU reset its old UUIDs name nothing */
+    gpu_reset(&g);
+    g_assert_cmphex(create_object_output(c, 3, uuid), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(vvc_stream_destroy(c, 1), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_cmphex(vvc_stream_destroy(c, 3), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    vvc_resource_release(c, r);
+
+    /* and the GPU and the decoder still work together */
+    gpu_decode_check(v, &g, c, "test-25fps.h264", 4, false);
+    gpu_free(&g);
+}
+
+/*
+ * gpu-destroy-in-use: the GPU destroys the resources the decoder is
+ * writing into, mid-stream.  QEMU neither crashes nor writes freed memory
+ * (ASan in make check-asan); the decoder refuses to take those resources
+ * again and the stream fails cleanly; a new stream into new resources then
+ * decodes every frame right.
+ */
+static void test_gpu_destroy_in_use(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
+    g_autofree char *path = NULL, *err = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    VvcDecodeStats st = { 0 };
+    uint32_t format;
+    TestGpu g;
+    VvcDecoder *d;
+    bool ok;
+
+    gpu_init(&g, v, alloc);
+    if (!load_clip("test-25fps.h264", &path, &units, &format, &ref,
+                   &order)) {
+        gpu_free(&g);
+        return;
+    }
+    {
+        VvcDecodeOpts o = {
+            .stream_id = 1, .stats = &st, .coded_format = format,
+            .out_object = gpu_out_object, .out_object_opaque = &g,
+            .hook_after = 5, .hook = gpu_unref_all, .hook_opaque = &g,
+        };
+
+        d = vvc_decoder_new(c, units, &o, frames, &err);
+        g_assert_nonnull(d);
+        ok = vvc_decoders_run(c, &d, 1, &err);
+        vvc_decoder_free(d);
+    }
+    g_test_message("stream into destroyed resources: %u frames, %u outputs "
+                   "with FLAG_ERR, then: %s", frames->len, st.outputs_err,
+                   ok ? "finished" : err);
+    CHECK(!ok && strstr(err, "0x303"), "re-queueing an output whose GPU "
+          "resource is gone was not refused with INVALID_RESOURCE_ID");
+    CHECK(frames->len < ref->len, "every frame came out of destroyed "
+          "resources");
+    g_hash_table_remove_all(g.ids);
+    /* stream 1 failed; what the device does next is all that matters */
+    vvc_stream_destroy(c, 1);
+    vvc_flush_stash(c);
+    gpu_decode_check(v, &g, c, "test-25fps.h264", 2, true);
+    gpu_free(&g);
+}
+
 static void register_decode_tests(void)
 {
     g_autofree char *dir = media_dir();
@@ -1712,6 +2176,12 @@ static void register_decode_tests(void)
                  test_decode_bad_commands, NULL);
     qos_add_test("decode-drain-rules", "virtio-video-decoder",
                  test_decode_drain_rules, NULL);
+    qos_add_test("gpu-decode", "virtio-video-gpu", test_gpu_decode, NULL);
+    qos_add_test("gpu-bad-objects", "virtio-video-gpu", test_gpu_bad_objects,
+                 NULL);
+    qos_add_test("gpu-destroy-in-use", "virtio-video-gpu",
+                 test_gpu_destroy_in_use, NULL);
+    qos_add_test("gpu-encode", "virtio-video-gpu-enc", test_gpu_encode, NULL);
     qos_add_test("decode-corrupt", "virtio-video-decoder", test_decode_corrupt,
                  NULL);
 }

@@ -312,6 +312,11 @@ static void backing_unmap(VvBacking *b)
 {
     unsigned i;
 
+    if (b->object) {
+        /* the segments are slices of the object's own mapping */
+        b->e->ops.object_put(b->e->cfg.opaque, b->object);
+        return;
+    }
     for (i = 0; i < b->num_segs; i++) {
         if (b->segs[i].host && b->e->ops.unmap) {
             b->e->ops.unmap(b->e->cfg.opaque, b->segs[i].host,
@@ -547,6 +552,101 @@ fail:
     return NULL;
 }
 
+static bool backing_revoked(const VvBacking *b)
+{
+    return b->object && g_atomic_int_get(&b->object->revoked);
+}
+
+void vv_engine_set_objects(VvEngine *e, bool enabled)
+{
+    e->objects = enabled && e->ops.object_get && e->ops.object_put;
+}
+
+/*
+ * A resource in a virtio object: one entry naming the object for all
+ * memory planes, or one per plane naming the same object.  Memory plane k
+ * starts plane_offsets[k] bytes into the object and runs to its end; the
+ * component planes inside it are laid out from the params as for pages.
+ */
+static VvBacking *map_object(VvEngine *e, uint32_t stream_id, bool write,
+                             const VvRequest *req, uint32_t *code,
+                             const char **why)
+{
+    const uint8_t *ent = req->u.resource_create.entries;
+    uint32_t n = req->u.resource_create.total_entries;
+    unsigned np = req->u.resource_create.num_planes;
+    unsigned k, j, first[VIRTIO_VIDEO_MAX_PLANES], total = 0;
+    VvObject *obj;
+    VvBacking *b;
+
+    *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    if (n != 1 && n != np) {
+        *why = "a virtio object resource needs one entry, or one per plane";
+        return NULL;
+    }
+    for (j = 1; j < n; j++) {
+        if (memcmp(ent, ent + j * 16, 16)) {
+            *why = "memory planes in different virtio objects";
+            return NULL;
+        }
+    }
+    obj = e->ops.object_get(e->cfg.opaque, stream_id,
+                            req->u.resource_create.resource_id, ent, write,
+                            why);
+    if (!obj) {
+        return NULL;
+    }
+    for (k = 0; k < np; k++) {
+        uint64_t off = req->u.resource_create.plane_offsets[k];
+
+        if (off >= obj->size) {
+            *why = "plane offset beyond the end of the virtio object";
+            goto fail;
+        }
+        for (j = 0; off >= obj->segs[j].len; j++) {
+            off -= obj->segs[j].len;
+        }
+        first[k] = j;
+        total += obj->num_segs - j;
+    }
+    if (!mapped_account(e, obj->size)) {
+        *code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+        *why = "too much guest memory mapped (max-mapped-mb)";
+        goto fail;
+    }
+
+    b = g_malloc0(sizeof(*b) + total * sizeof(VvSeg));
+    b->ref = 1;
+    b->e = e;
+    b->write = write;
+    b->object = obj;
+    b->reserved = obj->size;
+    b->num_planes = np;
+    for (k = 0; k < np; k++) {
+        uint64_t skip = req->u.resource_create.plane_offsets[k];
+
+        for (j = 0; j < first[k]; j++) {
+            skip -= obj->segs[j].len;
+        }
+        b->planes[k].first = b->num_segs;
+        b->planes[k].count = obj->num_segs - first[k];
+        for (j = first[k]; j < obj->num_segs; j++, skip = 0) {
+            VvSeg *seg = &b->segs[b->num_segs++];
+
+            seg->host = obj->segs[j].host + skip;
+            seg->len = obj->segs[j].len - skip;
+            seg->addr = obj->segs[j].addr + skip;
+            b->planes[k].size += seg->len;
+        }
+        b->size += b->planes[k].size;
+    }
+    return b;
+
+fail:
+    e->ops.object_put(e->cfg.opaque, obj);
+    return NULL;
+}
+
 static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
 {
     const VvRequest *req = c->req;
@@ -566,10 +666,10 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     g_mutex_unlock(&s->lock);
 
     /*
-     * The entries are guest pages whatever the queue's memory type: with
-     * RESOURCE_VIRTIO_OBJECT not offered, VIRTIO_OBJECT can only be the
-     * provisional type Gen B drivers put in STREAM_CREATE, and a driver
-     * that never corrects it with SET_PARAMS_EXT still sends pages.
+     * Without RESOURCE_VIRTIO_OBJECT negotiated the entries are guest
+     * pages whatever the queue's memory type: VIRTIO_OBJECT can then only
+     * be the provisional type Gen B drivers put in STREAM_CREATE, and a
+     * driver that never corrects it with SET_PARAMS_EXT still sends pages.
      */
     if (layout != VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER &&
         layout != VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE) {
@@ -580,10 +680,15 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
         return reply_error(c, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY,
                            "too many resources on this queue (max-resources)");
     }
-    b = vv_map_entries(c->e, write, req->u.resource_create.num_planes,
-                       req->u.resource_create.num_entries,
-                       req->u.resource_create.entries,
-                       req->u.resource_create.total_entries, &code, &why);
+    if (c->e->objects &&
+        s->mem_type[q] == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
+        b = map_object(c->e, s->id, write, req, &code, &why);
+    } else {
+        b = vv_map_entries(c->e, write, req->u.resource_create.num_planes,
+                           req->u.resource_create.num_entries,
+                           req->u.resource_create.entries,
+                           req->u.resource_create.total_entries, &code, &why);
+    }
     if (!b) {
         return reply_error(c, code, why);
     }
@@ -639,6 +744,9 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     if (!b) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
         why = "unknown resource";
+    } else if (backing_revoked(b)) {
+        code = VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
+        why = "the resource's virtio object was taken back by its exporter";
     } else if (g_hash_table_contains(s->queued[q], id)) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         why = "resource queued twice";

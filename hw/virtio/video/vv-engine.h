@@ -28,6 +28,31 @@ typedef enum VvMode {
     VV_MODE_ENCODER,
 } VvMode;
 
+/*
+ * A virtio object (RESOURCE_VIRTIO_OBJECT: a buffer another virtio device,
+ * e.g. virtio-gpu, exported under a UUID), mapped by the transport.
+ */
+typedef struct VvObjectSeg {
+    uint8_t *host;
+    uint64_t len;
+    uint64_t addr;              /* in the exporter's address space */
+} VvObjectSeg;
+
+typedef struct VvObject {
+    /*
+     * Becomes non-zero (g_atomic_int_set, from the main thread) when the
+     * exporter takes the memory back: RESOURCE_QUEUE of the resource is
+     * refused from then on.  The mapping stays valid until object_put(),
+     * so a buffer the device is filling meanwhile does no harm and
+     * completes as usual (a guest that frees a buffer it queued gets what
+     * it asked for; QEMU's memory is never at stake).
+     */
+    int revoked;
+    uint64_t size;              /* sum of the segments */
+    unsigned num_segs;
+    const VvObjectSeg *segs;
+} VvObject;
+
 /* What the engine needs from its transport. */
 typedef struct VvEngineOps {
     /*
@@ -52,6 +77,19 @@ typedef struct VvEngineOps {
     void (*kick)(void *opaque);
     /* A request the guest got wrong (QEMU: LOG_GUEST_ERROR). */
     void (*guest_error)(void *opaque, const char *msg);
+    /*
+     * Virtio objects; both NULL if the transport cannot resolve them.
+     * object_get() looks up the 16 bytes at @uuid and maps all of the
+     * object's memory for the device to read (@write false) or write, for
+     * resource @resource_id of stream @stream_id (for tracing).  NULL and
+     * *why if the UUID is unknown or its memory cannot be mapped.  Main
+     * thread only.  object_put() unmaps it; it may be called from a worker
+     * thread.
+     */
+    VvObject *(*object_get)(void *opaque, uint32_t stream_id,
+                            uint32_t resource_id, const uint8_t *uuid,
+                            bool write, const char **why);
+    void (*object_put)(void *opaque, VvObject *obj);
 } VvEngineOps;
 
 /*
@@ -197,6 +235,13 @@ bool vv_engine_load(VvEngine *e, const void *buf, size_t len,
  * Device reset: stop every stream and forget everything.  Each token the
  * engine still holds is handed to @drop (no response is to be written).
  */
+/*
+ * Whether the driver negotiated RESOURCE_VIRTIO_OBJECT: then queues whose
+ * memory type is VIRTIO_OBJECT take object entries in RESOURCE_CREATE.
+ * Without it (or without object ops) every entry is guest pages.
+ */
+void vv_engine_set_objects(VvEngine *e, bool enabled);
+
 void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),
                      void *opaque);
 

@@ -41,6 +41,7 @@ typedef struct VvBacking {
     bool write;
     size_t size;                        /* sum of all segments */
     uint64_t reserved;                  /* counted in VvEngine.mapped */
+    VvObject *object;                   /* virtio object, or NULL: pages */
     unsigned num_planes;                /* memory planes */
     struct {
         unsigned first, count;          /* segments of this plane */
@@ -157,6 +158,7 @@ struct VvEngine {
     GHashTable *streams;        /* id -> VvStream, main thread only */
     GList *dying;               /* destroyed streams whose worker runs on */
     bool paused;                /* workers stopped (VM stopped) */
+    bool objects;               /* RESOURCE_VIRTIO_OBJECT negotiated */
 
     GMutex lock;
     uint64_t seq;               /* completions and events posted */

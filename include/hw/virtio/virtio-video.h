@@ -37,6 +37,7 @@ struct VirtIOVideo {
     uint16_t cmdq_size;
     uint16_t eventq_size;
     bool av1;
+    bool virtio_objects;        /* offer RESOURCE_VIRTIO_OBJECT */
 
     VirtQueue *cmd_vq;
     VirtQueue *event_vq;
@@ -44,6 +45,8 @@ struct VirtIOVideo {
     QEMUBH *bh;                 /* delivers completions and events */
     VMChangeStateEntry *vmstate;    /* pauses the streams while stopped */
     Error *migration_blocker;       /* a stream cannot migrate now */
+    Error *object_blocker;          /* virtio objects are imported */
+    unsigned objects;               /* imported, not yet put (atomic) */
     bool cmd_pushed, event_pushed;  /* notify pending */
     struct virtio_video_config config;
 

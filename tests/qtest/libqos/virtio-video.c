@@ -411,7 +411,12 @@ static void qvirtio_video_setup(QVirtioVideo *v)
 {
     uint64_t features = qvirtio_get_features(v->vdev);
 
-    qvirtio_set_features(v->vdev, features & QVIRTIO_VIDEO_DRIVER_FEATURES);
+    uint64_t want = QVIRTIO_VIDEO_DRIVER_FEATURES;
+
+    if (v->objects) {
+        want |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
+    }
+    qvirtio_set_features(v->vdev, features & want);
     v->cmdq = qvirtqueue_setup(v->vdev, v->alloc, VIRTIO_VIDEO_QUEUE_COMMAND);
     v->eventq = qvirtqueue_setup(v->vdev, v->alloc, VIRTIO_VIDEO_QUEUE_EVENT);
     qvirtio_set_driver_ok(v->vdev);
@@ -436,7 +441,8 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-video-av1") ||
         g_str_has_prefix(interface, "virtio-video-caps") ||
         !g_strcmp0(interface, "virtio-video-mig-small") ||
-        g_str_has_prefix(interface, "virtio-video-bench")) {
+        g_str_has_prefix(interface, "virtio-video-bench") ||
+        g_str_has_prefix(interface, "virtio-video-gpu")) {
         return &p->video;
     }
     if (!g_strcmp0(interface, "pci-device")) {
@@ -497,6 +503,29 @@ static void *virtio_video_pci_encoder_create(void *pci_bus,
     return virtio_video_pci_create_common(pci_bus, alloc, addr, true);
 }
 
+/* A decoder that takes virtio objects, next to a virtio-gpu exporting them */
+static void *virtio_video_pci_objects_create(void *pci_bus,
+                                             QGuestAllocator *alloc,
+                                             void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        false);
+
+    p->video.objects = true;
+    return p;
+}
+
+static void *virtio_video_pci_objects_encoder_create(void *pci_bus,
+                                                     QGuestAllocator *alloc,
+                                                     void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        true);
+
+    p->video.objects = true;
+    return p;
+}
+
 QVirtioVideo *qvirtio_video_pci_attach(QPCIBus *bus, QGuestAllocator *alloc,
                                        int slot, bool encoder)
 {
@@ -525,15 +554,16 @@ void qvirtio_video_pci_forget(QVirtioVideo *v)
  * they neither run nor skip on the other mode); AV1 clips take
  * "virtio-video-av1", a decoder with av1=on.
  */
-static void register_node(const char *name, const char *opts,
-                          QOSCreateDriverFunc create, const char *iface,
-                          bool generic)
+static void register_node_with(const char *name, const char *opts,
+                               const char *before, QOSCreateDriverFunc create,
+                               const char *iface, bool generic)
 {
     QPCIAddress addr = {
         .devfn = QPCI_DEVFN(4, 0),
     };
     QOSGraphEdgeOptions edge = {
         .extra_device_opts = opts,
+        .before_cmd_line = before,
     };
 
     add_qpci_address(&edge, &addr);
@@ -545,6 +575,13 @@ static void register_node(const char *name, const char *opts,
         qos_node_produces(name, "virtio");
         qos_node_produces(name, "virtio-video");
     }
+}
+
+static void register_node(const char *name, const char *opts,
+                          QOSCreateDriverFunc create, const char *iface,
+                          bool generic)
+{
+    register_node_with(name, opts, NULL, create, iface, generic);
 }
 
 static void virtio_video_register_nodes(void)
@@ -572,6 +609,15 @@ static void virtio_video_register_nodes(void)
     register_node("virtio-video-pci-mig-small",
                   "addr=04.0,migrate-history-mb=1",
                   virtio_video_pci_create, "virtio-video-mig-small", false);
+    /* virtio-video-gpu-test.c: decoding into virtio-gpu resources */
+    register_node_with("virtio-video-pci-gpu", "addr=04.0",
+                       "-device virtio-gpu-pci,resource_uuid=on,addr=05.0",
+                       virtio_video_pci_objects_create, "virtio-video-gpu",
+                       false);
+    register_node_with("virtio-video-pci-gpu-enc", "addr=04.0,mode=encoder",
+                       "-device virtio-gpu-pci,resource_uuid=on,addr=05.0",
+                       virtio_video_pci_objects_encoder_create,
+                       "virtio-video-gpu-enc", false);
     /* make bench: fixed codec thread counts, an id for x-stats */
     register_node("virtio-video-pci-bench1",
                   "addr=04.0,id=vvbench,codec-threads=1",

@@ -26,6 +26,7 @@ struct QVirtioVideo {
     QPCIDevice *pdev;
     QGuestAllocator *alloc;
     bool encoder;               /* the node started it with mode=encoder */
+    bool objects;               /* negotiate RESOURCE_VIRTIO_OBJECT too */
     unsigned poll_us;           /* current back-off while waiting */
     QVirtQueue *cmdq;
     QVirtQueue *eventq;

@@ -41,6 +41,24 @@ if [ -z "$(ls $F/seeds)" ]; then
     $B/unit/tests/unit/test-vv-encode -p /vv/encode/force-keyframe/H264 >/dev/null 2>&1
     unset VIRTIO_VIDEO_SEED_DIR
 fi
+# virtio objects (fuzz-vv-engine.c's "OBJ!" UUIDs): a decoder stream whose
+# output is an object, queued, revoked ("RVK!"), queued again
+python3 - $F/seeds/objects-dec <<'PY'
+import struct, sys
+def rec(b):
+    return struct.pack("<H", len(b)) + b
+def hdr(t, sid=1):
+    return struct.pack("<II", t, sid)
+obj = b"OBJ!" + struct.pack("<IIB", 0, 0x60000, 5) + b"\0" * 3
+create = hdr(0x104) + struct.pack("<IIII", 0x101, 1, 1, 1) + b"\0" * 32 + \
+    struct.pack("<I", 1) + b"\0" * 28 + obj
+queue = hdr(0x105) + struct.pack("<IIQI", 0x101, 1, 0, 1) + b"\0" * 36
+out = bytes([4])
+out += rec(hdr(0x101) + struct.pack("<III", 0, 1, 0x1002) + b"\0" * 68)
+out += rec(create) + rec(queue) + rec(b"RVK!") + rec(queue)
+out += rec(hdr(0x102))
+open(sys.argv[1], "wb").write(out)
+PY
 echo "fuzz: engine libFuzzer for ${secs}s (log: $F/engine.log)"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 LSAN_OPTIONS=suppressions=$top/tests/lsan.supp \

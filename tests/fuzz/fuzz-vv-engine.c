@@ -14,6 +14,12 @@
  * tests/unit's fake guest writes such inputs from real test runs with
  * VIRTIO_VIDEO_SEED_DIR set (make fuzz uses them as the seed corpus).
  *
+ * With bit 2 of the first byte set the engine takes virtio objects
+ * (RESOURCE_VIRTIO_OBJECT): a UUID "OBJ!" + le32 RAM offset + le32 length
+ * + u8 segments names that much guest RAM cut into that many segments
+ * (any other UUID is unknown), and a record "RVK!" revokes every object
+ * mapped so far, as an exporter destroying its buffers would.
+ *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -53,10 +59,64 @@ static void fz_kick(void *opaque)
 {
 }
 
+static GMutex objects_lock;
+static GPtrArray *objects;             /* every VvObject not yet put */
+
+static uint32_t ld32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static VvObject *fz_object_get(void *opaque, uint32_t stream_id,
+                               uint32_t resource_id, const uint8_t *uuid,
+                               bool write, const char **why)
+{
+    uint32_t off = ld32(uuid + 4), len = ld32(uuid + 8);
+    unsigned nsegs = MAX(1, uuid[12]), i;
+    VvObjectSeg *segs;
+    VvObject *obj;
+
+    if (memcmp(uuid, "OBJ!", 4) || !len || off >= RAM_SIZE ||
+        len > RAM_SIZE - off || nsegs > len) {
+        *why = "unknown UUID";
+        return NULL;
+    }
+    obj = g_new0(VvObject, 1);
+    segs = g_new0(VvObjectSeg, nsegs);
+    for (i = 0; i < nsegs; i++) {
+        /* the last segment takes the rest */
+        segs[i].len = i + 1 < nsegs ? len / nsegs
+                                    : len - (uint64_t)(nsegs - 1) * (len / nsegs);
+        segs[i].addr = RAM_BASE + off + (uint64_t)i * (len / nsegs);
+        segs[i].host = ram + off + (size_t)i * (len / nsegs);
+    }
+    obj->segs = segs;
+    obj->num_segs = nsegs;
+    obj->size = len;
+    g_atomic_int_inc(&mapped);
+    g_mutex_lock(&objects_lock);
+    g_ptr_array_add(objects, obj);
+    g_mutex_unlock(&objects_lock);
+    return obj;
+}
+
+static void fz_object_put(void *opaque, VvObject *obj)
+{
+    /* workers put objects too */
+    g_mutex_lock(&objects_lock);
+    g_assert(g_ptr_array_remove(objects, obj));
+    g_mutex_unlock(&objects_lock);
+    g_free((void *)obj->segs);
+    g_free(obj);
+    g_atomic_int_add(&mapped, -1);
+}
+
 static const VvEngineOps ops = {
     .map = fz_map,
     .unmap = fz_unmap,
     .kick = fz_kick,
+    .object_get = fz_object_get,
+    .object_put = fz_object_put,
 };
 
 static void finish(uintptr_t tag)
@@ -100,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ram) {
         ram = g_malloc0(RAM_SIZE);
+        objects = g_ptr_array_new();
     }
     if (size < 1) {
         return 0;
@@ -110,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     e = vv_engine_new(&cfg, &err);
     g_assert(e);
+    vv_engine_set_objects(e, data[-1] & 4);
     resp_size = vv_engine_max_response_size(e);
     resp = g_malloc(resp_size);
     memset(state, 0, sizeof(state));
@@ -128,6 +190,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (off < RAM_SIZE) {
                 memcpy(ram + off, data + 8, MIN(len - 8, RAM_SIZE - off));
             }
+            data += len;
+            size -= len;
+            continue;
+        }
+        if (len >= 4 && !memcmp(data, "RVK!", 4)) {
+            g_mutex_lock(&objects_lock);
+            for (i = 0; i < objects->len; i++) {
+                VvObject *obj = g_ptr_array_index(objects, i);
+
+                g_atomic_int_set(&obj->revoked, 1);
+            }
+            g_mutex_unlock(&objects_lock);
             data += len;
             size -= len;
             continue;

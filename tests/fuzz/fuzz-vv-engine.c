@@ -84,11 +84,12 @@ static VvObject *fz_object_get(void *opaque, uint32_t stream_id,
     obj = g_new0(VvObject, 1);
     segs = g_new0(VvObjectSeg, nsegs);
     for (i = 0; i < nsegs; i++) {
+        uint64_t start = (uint64_t)i * (len / nsegs);
+
         /* the last segment takes the rest */
-        segs[i].len = i + 1 < nsegs ? len / nsegs
-                                    : len - (uint64_t)(nsegs - 1) * (len / nsegs);
-        segs[i].addr = RAM_BASE + off + (uint64_t)i * (len / nsegs);
-        segs[i].host = ram + off + (size_t)i * (len / nsegs);
+        segs[i].len = i + 1 < nsegs ? len / nsegs : len - start;
+        segs[i].addr = RAM_BASE + off + start;
+        segs[i].host = ram + off + start;
     }
     obj->segs = segs;
     obj->num_segs = nsegs;

@@ -21,7 +21,7 @@ run() {
 help=$("$QEMU" -device virtio-video-pci,help 2>&1)
 for p in mode backend codec-threads max-streams cmdq-size eventq-size av1 \
          max-bitstream-mb max-resources max-queued max-sg-entries \
-         max-mapped-mb max-width max-height; do
+         max-mapped-mb max-width max-height virtio-objects; do
     line=$(grep -E "^  $p=<[a-z0-9]+> +- [^ ]" <<<"$help")
     if [ -n "$line" ]; then
         ok "help lists $p with a description"
@@ -54,6 +54,14 @@ expect_ok "mode=decoder"
 expect_ok "mode=encoder,codec-threads=2,max-streams=4"
 expect_ok "cmdq-size=256,eventq-size=64"
 expect_ok "av1=on,max-bitstream-mb=64"
+expect_ok "virtio-objects=off"
+# virtio-gpu exports its resources by UUID (qemu/patches/0002)
+if out=$(run -device virtio-gpu-pci,resource_uuid=on \
+             -device virtio-video-pci); then
+    ok "accepted: virtio-gpu-pci,resource_uuid=on next to the decoder"
+else
+    nok "accepted: virtio-gpu-pci,resource_uuid=on next to the decoder" "$out"
+fi
 expect_error "mode=transcoder" "mode must be 'decoder' or 'encoder'"
 expect_error "backend=vdpau" "unknown backend 'vdpau'"
 expect_error "cmdq-size=1000" "powers of 2"

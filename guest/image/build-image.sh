@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build the virtio-video guest test image from Debian 12 packages only:
 #   build/guest/vmlinuz        Debian's kernel (linux-image-$KVER)
-#   build/guest/initrd.img     busybox-static, the kernel modules we need,
+#   build/guest/initrd.img     busybox-static, the kernel modules we need
+#                              (virtio-gpu's DRM driver among them),
 #                              our virtio_video.ko, v4l2-ctl, v4l2-compliance
 #                              and the test client vvclient
 # Downloads are cached under ~/.cache/virtio-video/guest/.
@@ -28,7 +29,7 @@ echo "build-image: kernel $KVER"
 
 need=
 [ -d "/usr/src/linux-headers-$KVER" ] || need="$need linux-headers-$KVER"
-for p in busybox-static v4l-utils cpio kmod gcc make libc6-dev xz-utils; do
+for p in busybox-static v4l-utils cpio kmod gcc make libc6-dev linux-libc-dev xz-utils; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -77,7 +78,7 @@ vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o
 KB
 make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/vicodec" modules
 
-# Guest test client (static)
+# Guest test client (static; the DRM uapi headers come from linux-libc-dev)
 gcc -O2 -Wall -static -o "$OUT/vvclient" "$SRC/tests/guest/vvclient.c"
 
 # Root file system
@@ -93,10 +94,12 @@ done
 cp "$SRC/guest/image/init" "$root/init"
 chmod +x "$root/init"
 
-# Kernel modules: what we load plus their dependencies (from modules.dep)
+# Kernel modules: what we load plus their dependencies (from modules.dep);
+# virtio-gpu (with drm, drm_kms_helper, drm_shmem_helper, virtio_dma_buf)
+# for decoding into virtio-gpu buffers
 mods="virtio_pci virtio_blk videodev videobuf2-common videobuf2-v4l2
 	videobuf2-memops videobuf2-dma-sg videobuf2-dma-contig virtio_dma_buf
-	videobuf2-vmalloc vivid"
+	videobuf2-vmalloc vivid virtio-gpu"
 kmods=$kdir/lib/modules/$KVER
 want=
 for m in $mods; do

@@ -46,6 +46,7 @@ struct vv_dev {
 	struct virtio_device *vdev;
 	bool encoder;
 	bool use_sg;		/* NON_CONTIG: vb2 dma-sg, else dma-contig */
+	bool virtio_obj;	/* VIRTIO_OBJECT: dma-bufs named by UUID */
 	struct device *dma_dev;
 
 	struct virtqueue *cmdq;
@@ -109,6 +110,8 @@ struct vv_ctx {
 	unsigned int dst_done;		/* CAPTURE buffers done, not dequeued */
 	bool error;
 	unsigned int src_res, dst_res;	/* resources created per queue */
+	/* the device's memory type of its INPUT [0] and OUTPUT [1] queue */
+	u32 mem_type[2];
 
 	struct v4l2_ctrl_handler ctrls;
 	struct v4l2_ctrl *min_bufs_ctrl;

@@ -163,6 +163,11 @@ struct vv_mem_entry {
 	u8 pad[4];
 };
 
+/* a virtio object (VV_MEM_VIRTIO_OBJECT): the exporter's UUID, raw bytes */
+struct vv_object_entry {
+	u8 uuid[16];
+};
+
 struct vv_resource_create {
 	struct vv_hdr hdr;
 	__le32 queue_type;

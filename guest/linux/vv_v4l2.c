@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/version.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_dma_buf.h>
 #include <media/v4l2-event.h>
 #include <media/v4l2-ioctl.h>
 #include <media/videobuf2-dma-contig.h>
@@ -191,6 +192,8 @@ static int vv_create_stream(struct vv_ctx *ctx)
 	if (ret)
 		return ret == -EINVAL ? -EBUSY : ret;
 	ctx->created = true;
+	ctx->mem_type[0] = VV_MEM_GUEST_PAGES;
+	ctx->mem_type[1] = VV_MEM_GUEST_PAGES;
 	ret = vv_get_all_params(ctx);
 	if (ret)
 		return ret;
@@ -229,11 +232,50 @@ static int vv_set_params(struct vv_ctx *ctx, struct vv_params *p)
 	ret = vv_ensure_stream(ctx);
 	if (ret)
 		return ret;
-	req.params.resource_type = cpu_to_le32(VV_MEM_GUEST_PAGES);
+	/* SET_PARAMS_EXT sets the memory type too: keep the queue's */
+	req.params.resource_type =
+		cpu_to_le32(ctx->mem_type[P(p->queue_type) == VV_QUEUE_OUTPUT]);
 	ret = vv_cmd_sync(ctx->dev, &req, sizeof(req), NULL, 0, &resp,
 			  sizeof(resp));
 	ret2 = vv_get_all_params(ctx);
 	return ret ? ret : ret2;
+}
+
+/*
+ * The memory type (guest pages or virtio objects) is a property of a
+ * device queue; resources of either kind can live on one queue.  Switch
+ * it before a RESOURCE_CREATE of the other kind, with SET_PARAMS_EXT and
+ * the other parameters exactly as the device reports them now.
+ */
+static int vv_set_mem_type(struct vv_ctx *ctx, u32 queue, u32 type)
+{
+	struct vv_queue_cmd get = {
+		.hdr.type = cpu_to_le32(VV_CMD_GET_PARAMS_EXT),
+		.hdr.stream_id = cpu_to_le32(ctx->stream_id),
+		.queue_type = cpu_to_le32(queue),
+	};
+	u32 *cur = &ctx->mem_type[queue == VV_QUEUE_OUTPUT];
+	struct vv_params_msg msg;
+	struct vv_hdr resp;
+	int ret;
+
+	if (*cur == type)
+		return 0;
+	memset(&msg, 0, sizeof(msg));
+	ret = vv_cmd_sync(ctx->dev, &get, sizeof(get), NULL, 0, &msg,
+			  sizeof(msg));
+	if (ret)
+		return ret;
+	if (P(msg.params.queue_type) != queue)
+		return -EIO;
+	msg.hdr.type = cpu_to_le32(VV_CMD_SET_PARAMS_EXT);
+	msg.hdr.stream_id = cpu_to_le32(ctx->stream_id);
+	msg.params.resource_type = cpu_to_le32(type);
+	ret = vv_cmd_sync(ctx->dev, &msg, sizeof(msg), NULL, 0, &resp,
+			  sizeof(resp));
+	if (!ret)
+		*cur = type;
+	return ret;
 }
 
 static int vv_set_control(struct vv_ctx *ctx, u32 control, u32 value,
@@ -980,31 +1022,49 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	return 0;
 }
 
-static int vv_buf_init(struct vb2_buffer *vb)
+/*
+ * A DMABUF buffer exported by a virtio device that names its objects by
+ * UUID (virtio-gpu with VIRTIO_GPU_F_RESOURCE_UUID) is passed to a device
+ * with VIRTIO_OBJECT as that object: the device then reads or writes the
+ * object's memory itself.  Fills @ents (one entry per memory plane, or one
+ * for all when every plane is the same object) and returns their number;
+ * 0 when the buffer goes as guest pages (any other dma-buf, MMAP, USERPTR).
+ */
+static unsigned int vv_buf_objects(struct vv_ctx *ctx, struct vb2_buffer *vb,
+				   struct vv_object_entry *ents)
 {
-	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
-	struct vv_dev *dev = ctx->dev;
-	bool src = V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type);
-	struct vv_buf *buf = to_vv_buf(vb);
-	struct vv_resource_create req = {
-		.hdr.type = cpu_to_le32(VV_CMD_RESOURCE_CREATE),
-		.hdr.stream_id = cpu_to_le32(ctx->stream_id),
-		.queue_type = cpu_to_le32(src ? VV_QUEUE_INPUT :
-					  VV_QUEUE_OUTPUT),
-		.planes_layout = cpu_to_le32(VV_PLANES_SINGLE_BUFFER),
-		.num_planes = cpu_to_le32(1),
-	};
-	struct vv_mem_entry *ents;
-	struct vv_hdr resp;
-	unsigned int n = 0, i;
-	int id, ret;
+#if IS_ENABLED(CONFIG_VIRTIO_DMA_SHARED_BUFFER)
+	unsigned int i, n = 0;
+	bool same = true;
+	uuid_t uuid;
 
-	/*
-	 * MMAP and imported DMABUF buffers are both described to
-	 * the device by the guest addresses of their pages (as mapped for
-	 * it).  vb2 calls this again whenever the memory behind a slot
-	 * changes.
-	 */
+	if (!ctx->dev->virtio_obj || vb->memory != VB2_MEMORY_DMABUF)
+		return 0;
+	for (i = 0; i < vb->num_planes; i++) {
+		struct dma_buf *dbuf = vb->planes[i].dbuf;
+
+		/* -ENODEV: the GPU gave this resource no UUID */
+		if (!dbuf || !is_virtio_dma_buf(dbuf) ||
+		    virtio_dma_buf_get_uuid(dbuf, &uuid))
+			return 0;
+		export_uuid(ents[n].uuid, &uuid);
+		if (n && memcmp(ents[n].uuid, ents[0].uuid, 16))
+			same = false;
+		n++;
+	}
+	return same ? 1 : n;
+#else
+	return 0;
+#endif
+}
+
+/* The guest pages of a buffer's (only) memory plane */
+static int vv_buf_pages(struct vv_dev *dev, struct vb2_buffer *vb,
+			struct vv_mem_entry **entsp)
+{
+	struct vv_mem_entry *ents;
+	unsigned int n = 0, i;
+
 	if (dev->use_sg) {
 		struct sg_table *sgt = vb2_dma_sg_plane_desc(vb, 0);
 		struct scatterlist *sg;
@@ -1036,18 +1096,91 @@ static int vv_buf_init(struct vb2_buffer *vb)
 		ents[0].length = cpu_to_le32(vb2_plane_size(vb, 0));
 		n = 1;
 	}
+	*entsp = ents;
+	return n;
+}
+
+static int vv_buf_init(struct vb2_buffer *vb)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	struct vv_dev *dev = ctx->dev;
+	bool src = V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type);
+	u32 queue = src ? VV_QUEUE_INPUT : VV_QUEUE_OUTPUT;
+	struct vv_buf *buf = to_vv_buf(vb);
+	struct vv_resource_create req = {
+		.hdr.type = cpu_to_le32(VV_CMD_RESOURCE_CREATE),
+		.hdr.stream_id = cpu_to_le32(ctx->stream_id),
+		.queue_type = cpu_to_le32(queue),
+		.planes_layout = cpu_to_le32(VV_PLANES_SINGLE_BUFFER),
+		.num_planes = cpu_to_le32(vb->num_planes),
+	};
+	struct vv_object_entry objs[VB2_MAX_PLANES];
+	struct vv_mem_entry *ents = NULL;
+	unsigned int nobj, i;
+	const void *extra;
+	size_t extra_len;
+	struct vv_hdr resp;
+	int id, n, ret;
+
+	/*
+	 * vb2 calls this again whenever the memory behind a slot changes
+	 * (a DMABUF slot given another dma-buf).  Virtio objects go by
+	 * UUID; everything else (MMAP, USERPTR, other dma-bufs) as the
+	 * guest addresses of its pages, as mapped for the device.
+	 */
+	nobj = vv_buf_objects(ctx, vb, objs);
+	if (nobj) {
+		ret = vv_set_mem_type(ctx, queue, VV_MEM_VIRTIO_OBJECT);
+		if (ret) {
+			/* this queue takes no objects: use the pages */
+			dev_warn_ratelimited(&dev->vdev->dev,
+					     "stream %u: no virtio objects on queue 0x%x (%d), using guest pages\n",
+					     ctx->stream_id, queue, ret);
+			nobj = 0;
+		}
+	}
+	if (nobj) {
+		for (i = 0; i < vb->num_planes; i++) {
+			req.plane_offsets[i] =
+				cpu_to_le32(vb->planes[i].data_offset);
+			req.num_entries[i] = cpu_to_le32(1);
+		}
+		extra = objs;
+		extra_len = nobj * sizeof(objs[0]);
+	} else {
+		ret = vv_set_mem_type(ctx, queue, VV_MEM_GUEST_PAGES);
+		if (ret)
+			return ret;
+		/* our formats have one memory plane */
+		req.num_planes = cpu_to_le32(1);
+		n = vv_buf_pages(dev, vb, &ents);
+		if (n < 0)
+			return n;
+		req.num_entries[0] = cpu_to_le32(n);
+		extra = ents;
+		extra_len = n * sizeof(*ents);
+	}
 	id = ida_alloc_min(&dev->res_ids, 1, GFP_KERNEL);
 	if (id < 0) {
 		kfree(ents);
 		return id;
 	}
 	req.resource_id = cpu_to_le32(id);
-	req.num_entries[0] = cpu_to_le32(n);
-	ret = vv_cmd_sync(dev, &req, sizeof(req), ents, n * sizeof(*ents),
+	ret = vv_cmd_sync(dev, &req, sizeof(req), extra, extra_len,
 			  &resp, sizeof(resp));
 	kfree(ents);
 	if (ret) {
 		ida_free(&dev->res_ids, id);
+		if (nobj) {
+			/*
+			 * An unknown UUID, an object without guest backing or
+			 * one too small for the frame: QBUF fails.
+			 */
+			dev_warn_ratelimited(&dev->vdev->dev,
+					     "stream %u: device refused virtio object %pUb (%d)\n",
+					     ctx->stream_id, objs[0].uuid, ret);
+			ret = ret == -ENOMEM ? ret : -EINVAL;
+		}
 		return ret;
 	}
 	buf->res_id = id;

@@ -396,6 +396,8 @@ static int vv_probe(struct virtio_device *vdev)
 	dev->encoder = vdev->id.device == VIRTIO_ID_VIDEO_ENCODER;
 	dev->use_sg = virtio_has_feature(vdev, VV_F_NON_CONTIG) &&
 		      !force_contig;
+	dev->virtio_obj = IS_ENABLED(CONFIG_VIRTIO_DMA_SHARED_BUFFER) &&
+			  virtio_has_feature(vdev, VV_F_VIRTIO_OBJECT);
 	dev->dma_dev = vdev->dev.parent;
 	spin_lock_init(&dev->cmdq_lock);
 	spin_lock_init(&dev->ev_lock);
@@ -462,10 +464,11 @@ static int vv_probe(struct virtio_device *vdev)
 	ret = vv_v4l2_register(dev);
 	if (ret)
 		goto err_vqs;
-	dev_info(&vdev->dev, "%s %s: %u input / %u output formats, %s buffers\n",
+	dev_info(&vdev->dev, "%s %s: %u input / %u output formats, %s buffers%s\n",
 		 dev->name, dev->encoder ? "encoder" : "decoder",
 		 dev->in_fmts.num, dev->out_fmts.num,
-		 dev->use_sg ? "scatter-gather" : "contiguous");
+		 dev->use_sg ? "scatter-gather" : "contiguous",
+		 dev->virtio_obj ? ", virtio objects" : "");
 	return 0;
 
 err_vqs:
@@ -507,6 +510,9 @@ static const struct virtio_device_id vv_id_table[] = {
 static const unsigned int vv_features[] = {
 	VV_F_GUEST_PAGES,
 	VV_F_NON_CONTIG,
+#if IS_ENABLED(CONFIG_VIRTIO_DMA_SHARED_BUFFER)
+	VV_F_VIRTIO_OBJECT,
+#endif
 };
 
 static struct virtio_driver vv_driver = {

@@ -9,7 +9,9 @@
 # Environment: QEMU (default build/qemu-system-x86_64), GUEST_DIR (default
 #   build/guest), VV_DEVICES (extra -device arguments; default a decoder
 #   and an encoder), VV_TIMEOUT (seconds, default 300), VV_MEM (default 1G),
-#   VV_INITRD (default $GUEST_DIR/initrd.img), VV_APPEND (kernel arguments).
+#   VV_INITRD (default $GUEST_DIR/initrd.img), VV_APPEND (kernel arguments),
+#   VV_QEMU_ARGS (more QEMU arguments, e.g. "-trace enable=EVENT,file=F";
+#   split at spaces like VV_DEVICES).
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 QEMU=${QEMU:-$SRC/build/qemu-system-x86_64}
@@ -38,7 +40,7 @@ timeout "${VV_TIMEOUT:-300}" "$QEMU" -M q35 -accel tcg -m "${VV_MEM:-1G}" -smp 1
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 ${VV_APPEND:-}" \
 	-drive file="$work/in.img",format=raw,if=virtio,readonly=on \
 	-drive file="$work/out.img",format=raw,if=virtio \
-	$devs </dev/null 2>&1 | tee "$work/console.log"
+	$devs ${VV_QEMU_ARGS:-} </dev/null 2>&1 | tee "$work/console.log"
 rc=$?
 end=$(date +%s.%N)
 echo "boot-guest: qemu exit $rc, wall $(echo "$end - $start" | bc 2>/dev/null || echo ?)s" >&2

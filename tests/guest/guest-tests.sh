@@ -56,6 +56,59 @@ mpeg2 sample_h262_mpeg_audio.m2v
 mpeg4 sample_h263.m4v
 LIST
 
+# Decoding into virtio-gpu buffers: the CAPTURE buffers are DRM dumb
+# buffers, exported (PRIME) and queued as DMABUF; every picture is read back
+# through the DRM mapping.  The GPU with RESOURCE_UUID negotiated (bit 2 in
+# its virtio features) gives dma-bufs the driver passes to the device by
+# UUID (the host checks QEMU's trace); the one without it gives dma-bufs
+# that go as guest pages.
+gpu_features() { # the virtio features a DRM card's GPU negotiated
+	cat /sys/class/drm/$1/device/virtio*/features 2>/dev/null | head -n 1
+}
+gpu_card() { # $1: 1 with RESOURCE_UUID, 0 without
+	for c in /sys/class/drm/card*; do
+		f=$(gpu_features ${c##*/})
+		[ -n "$f" ] && [ "$(echo "$f" | cut -c3)" = "$1" ] &&
+			{ echo "/dev/dri/${c##*/}"; return; }
+	done
+}
+UGPU=$(gpu_card 1)
+PGPU=$(gpu_card 0)
+for c in /sys/class/drm/card*; do
+	echo "${c##*/} $(gpu_features ${c##*/})"
+done > $O/gpu.txt
+dmesg | grep -E "virtio_video|\[drm\]" >> $O/gpu.txt
+while read -r codec clip; do
+	echo "guest: decoding $clip into virtio-gpu buffers ($UGPU)"
+	if [ -n "$UGPU" ]; then
+		$T 60 vvclient dec "$DEC" "$codec" "$D/$clip" -d "$UGPU" > "$O/gpu-$clip.txt" 2> "$O/gpu-$clip.err"
+		echo "exit $?" >> "$O/gpu-$clip.err"
+	else
+		echo "no virtio-gpu with RESOURCE_UUID (see gpu.txt)" > "$O/gpu-$clip.err"
+	fi
+done <<LIST
+h264 test-25fps.h264
+vp9 test-25fps.vp9.ivf
+LIST
+# Both kinds in one stream: the CAPTURE buffers alternate between dumb
+# buffers and MMAP buffers at each resolution change (176x144, 320x192,
+# 176x144), so the driver switches the queue's memory type both ways
+c=DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+echo "guest: decoding $c into virtio-gpu and MMAP buffers"
+if [ -n "$UGPU" ]; then
+	$T 60 vvclient dec "$DEC" h264 "$D/$c" -d "$UGPU" -a > "$O/gpu-mixed.txt" 2> "$O/gpu-mixed.err"
+	echo "exit $?" >> "$O/gpu-mixed.err"
+else
+	echo "no virtio-gpu with RESOURCE_UUID (see gpu.txt)" > "$O/gpu-mixed.err"
+fi
+echo "guest: decoding into buffers of a virtio-gpu without RESOURCE_UUID ($PGPU)"
+if [ -n "$PGPU" ]; then
+	$T 60 vvclient dec "$DEC" h264 "$D/test-25fps.h264" -d "$PGPU" > "$O/gpu-pages.txt" 2> "$O/gpu-pages.err"
+	echo "exit $?" >> "$O/gpu-pages.err"
+else
+	echo "no virtio-gpu without RESOURCE_UUID (see gpu.txt)" > "$O/gpu-pages.err"
+fi
+
 # A 10-bit stream no v3 raw format can carry: the device fails the stream
 # (EVENT_ERROR); the client must get an error, not hang.  The decodes
 # above and below show that the driver and device go on working.

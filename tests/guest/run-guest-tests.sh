@@ -10,6 +10,10 @@
 #     fail identically on vicodec (the kernel's reference codec driver)
 #     in the same image
 #   - drain (LAST, then EPIPE), seek, module reload, contiguous buffers
+#   - decoding into virtio-gpu dumb buffers (DMABUF): every frame's MD5,
+#     and QEMU's virtio_video_object_import trace shows that the buffers
+#     of a resource_uuid=on GPU went to the device by UUID (virtio
+#     objects), while those of a GPU without it went as guest pages
 # Prints "ok N - ..." / "not ok N - ..." and "N passed, N failed".
 # A missing prerequisite is a failure, never a skip.
 set -u
@@ -84,6 +88,28 @@ done
 	{ notok "clip missing: $MEDIA/sample_with_color_info.hevc"; finish; }
 files="$files $MEDIA/sample_with_color_info.hevc"
 
+# Two virtio GPUs next to the codecs: one exports its resources by UUID
+# (resource_uuid=on), the other does not; QEMU traces every virtio object
+# the video device imports.
+gpu_uuid=
+"$QEMU" -device virtio-gpu-pci,help 2>/dev/null | grep -q '^ *resource_uuid=' &&
+	gpu_uuid=,resource_uuid=on
+TRACE=$OUT/object-import.trace
+rm -f "$TRACE"
+trace_args=
+"$QEMU" -trace help 2>/dev/null | grep -q -x virtio_video_object_import &&
+	trace_args="-trace enable=virtio_video_object_import,file=$TRACE"
+if [ -n "$gpu_uuid" ] && [ -n "$trace_args" ]; then
+	ok "QEMU has virtio-gpu-pci,resource_uuid=on and the virtio_video_object_import trace event"
+else
+	why=
+	[ -n "$gpu_uuid" ] || why="no virtio-gpu-pci property resource_uuid"
+	[ -n "$trace_args" ] || why="${why:+$why, }no trace event virtio_video_object_import"
+	notok "QEMU: $why (the virtio-gpu buffer checks below fail)"
+fi
+export VV_DEVICES="-device virtio-video-pci -device virtio-video-pci,mode=encoder -device virtio-gpu-pci$gpu_uuid -device virtio-gpu-pci"
+export VV_QEMU_ARGS="$trace_args"
+
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$SRC/tests/guest/boot-guest.sh" "$OUT/run" "$SRC/tests/guest/guest-tests.sh" \
@@ -132,6 +158,80 @@ for c in $CLIPS; do
 		notok "decode $c: $1/$2 frames match, $3 decoded, first mismatch at $4"
 	fi
 done
+
+# Decoding into virtio-gpu dumb buffers; the object imports in QEMU's trace,
+# in order: the CAPTURE buffers of the first decode, then the second's, then
+# the dumb buffers of the mixed one; the decode into the second GPU's
+# buffers (no UUIDs) imports none.
+imports() { # imports [$1, $1 + $2) ($2 < 0: all): "count streams uuids writes total"
+	python3 - "$TRACE" "$1" "$2" <<'PY'
+import re, sys
+ev = []
+try:
+    for l in open(sys.argv[1], errors="replace"):
+        m = re.search(r"virtio_video_object_import .*stream=(\d+) resource=(\d+) uuid=(\S+) .*write=(\d)", l)
+        if m:
+            ev.append(m.groups())
+except OSError:
+    pass
+first, n = int(sys.argv[2]), int(sys.argv[3])
+sel = ev[first:first + n] if n >= 0 else ev
+print(len(sel), ",".join(sorted(set(e[0] for e in sel))) or "-",
+      len(set(e[2] for e in sel)), ",".join(sorted(set(e[3] for e in sel))) or "-",
+      len(ev))
+PY
+}
+seen=0
+for c in test-25fps.h264 test-25fps.vp9.ivf; do
+	f=$R/gpu-$c.txt
+	if [ ! -s "$f" ]; then
+		notok "decode $c into virtio-gpu buffers: no output ($(tail -n 2 "$R/gpu-$c.err" 2>/dev/null | tr '\n' ' '))"
+		notok "virtio objects for $c: no decode"
+		continue
+	fi
+	set -- $(cmp_md5 "$f" "$MEDIA/$c.nv12.framemd5")
+	nb=$(sed -n 's/^DUMB buffers=//p' "$f")
+	if [ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ]; then
+		ok "decode $c into virtio-gpu dumb buffers (DMABUF, ${nb:-?} buffers, read back through DRM mmap): $1/$2 frames MD5 match"
+	else
+		notok "decode $c into virtio-gpu dumb buffers: $1/$2 frames match, $3 decoded, first mismatch at $4"
+	fi
+	set -- $(imports $seen "${nb:-0}")
+	seen=$((seen + ${nb:-0}))
+	# every buffer imported once, by one stream, each its own GPU resource
+	if [ -n "$nb" ] && [ "$1" = "$nb" ] && [ "$3" = "$nb" ] &&
+	   [ "${2#*,}" = "$2" ] && [ "$4" = 1 ]; then
+		ok "virtio objects: the $nb CAPTURE buffers of $c reached the device by UUID (trace: $1 imports by stream $2, $3 UUIDs, device writes)"
+	else
+		notok "virtio objects for $c: ${nb:-no} buffers, trace has $1 imports (streams $2, $3 UUIDs, write $4; $5 imports in all, see $TRACE)"
+	fi
+done
+c=DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264
+f=$R/gpu-mixed.txt
+set -- 0 0 0 -
+[ -s "$f" ] && set -- $(cmp_md5 "$f" "$MEDIA/$c.nv12.framemd5")
+nb=$(sed -n 's/^DUMB buffers=//p' "$f" 2>/dev/null)
+good=0
+[ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ] && good=1
+md5="$1/$2 frames MD5 match"
+set -- $(imports $seen "${nb:-0}")
+seen=$((seen + ${nb:-0}))
+if [ $good = 1 ] && [ -n "$nb" ] && [ "$nb" -gt 0 ] && [ "$1" = "$nb" ] &&
+   [ "$3" = "$nb" ] && [ "${2#*,}" = "$2" ]; then
+	ok "virtio objects and guest pages in one stream ($c, CAPTURE alternating between virtio-gpu dumb buffers and MMAP at each resolution change): $md5, the $nb dumb buffers imported by UUID"
+else
+	notok "virtio objects and guest pages in one stream ($c): $md5, ${nb:-no} dumb buffers, $1 imports by streams $2 ($(tail -n 1 "$R/gpu-mixed.err" 2>/dev/null))"
+fi
+f=$R/gpu-pages.txt
+set -- 0 0 0 -
+[ -s "$f" ] && set -- $(cmp_md5 "$f" "$MEDIA/test-25fps.h264.nv12.framemd5")
+total=$(imports 0 -1 | cut -d' ' -f5)
+if [ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$2" -gt 0 ] &&
+   [ "$total" = "$seen" ] && [ "$seen" -gt 0 ]; then
+	ok "virtio-gpu without resource_uuid: test-25fps.h264 into its dumb buffers as guest pages, $1/$2 frames MD5 match, no object imports"
+else
+	notok "virtio-gpu without resource_uuid: $1/$2 frames match, $3 decoded; $total object imports in the trace, $seen expected ($(tail -n 1 "$R/gpu-pages.err" 2>/dev/null))"
+fi
 
 # Concurrent streams
 good=0

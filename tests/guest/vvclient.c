@@ -11,6 +11,12 @@
  *       -k N      seek test: after N input buffers restart from the
  *                 beginning (STREAMOFF/STREAMON on both queues);
  *                 only pictures decoded after the seek are printed
+ *       -d CARD   CAPTURE buffers are DRM dumb buffers of CARD (e.g.
+ *                 /dev/dri/card0, virtio-gpu), exported as dma-bufs
+ *                 (PRIME) and queued as V4L2_MEMORY_DMABUF; every picture
+ *                 is read back through the DRM mapping of its dumb buffer
+ *       -a        with -d: alternate, at each source change, between dumb
+ *                 buffers and MMAP buffers (both kinds in one stream)
  *
  *   vvclient enc DEV CODEC INPUT.nv12 W H OUTPUT [options]
  *       Encode tightly packed NV12 frames; write the bitstream to OUTPUT.
@@ -35,6 +41,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+#include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 
 #define die(...) do { fprintf(stderr, "vvclient: " __VA_ARGS__); \
@@ -169,6 +178,9 @@ struct mbuf {
 	void *ptr;
 	size_t len;
 	int queued;
+	uint32_t memory;	/* V4L2_MEMORY_MMAP or _DMABUF */
+	int dmabuf;		/* DMABUF: the exported dumb buffer */
+	uint32_t handle;	/* DMABUF: its DRM handle */
 };
 
 static int map_buffers(uint32_t type, unsigned int count, struct mbuf *b)
@@ -191,6 +203,8 @@ static int map_buffers(uint32_t type, unsigned int count, struct mbuf *b)
 		if (b[i].ptr == MAP_FAILED)
 			die("mmap: %s", strerror(errno));
 		b[i].queued = 0;
+		b[i].memory = V4L2_MEMORY_MMAP;
+		b[i].dmabuf = -1;
 	}
 	return rb.count;
 }
@@ -211,8 +225,12 @@ static void qbuf(uint32_t type, unsigned int idx, uint32_t bytes,
 {
 	struct v4l2_plane pl[1] = { { .bytesused = bytes } };
 	struct v4l2_buffer buf = { .index = idx, .type = type,
-		.memory = V4L2_MEMORY_MMAP, .m.planes = pl, .length = 1 };
+		.memory = b[idx].memory, .m.planes = pl, .length = 1 };
 
+	if (b[idx].memory == V4L2_MEMORY_DMABUF) {
+		pl[0].m.fd = b[idx].dmabuf;
+		pl[0].length = b[idx].len;
+	}
 	buf.timestamp.tv_sec = ts_us / 1000000;
 	buf.timestamp.tv_usec = ts_us % 1000000;
 	if (xioctl(VIDIOC_QBUF, &buf))
@@ -227,7 +245,7 @@ static int dqbuf(uint32_t type, uint32_t *bytes, uint32_t *flags,
 		 uint64_t *ts_us, struct mbuf *b)
 {
 	struct v4l2_plane pl[VIDEO_MAX_PLANES];
-	struct v4l2_buffer buf = { .type = type, .memory = V4L2_MEMORY_MMAP,
+	struct v4l2_buffer buf = { .type = type, .memory = b[0].memory,
 		.m.planes = pl, .length = VIDEO_MAX_PLANES };
 
 	if (xioctl(VIDIOC_DQBUF, &buf)) {
@@ -329,6 +347,124 @@ static int cap_on;
 static struct v4l2_format cfmt;
 static struct v4l2_rect crop;
 
+/* ---- DRM dumb buffers as CAPTURE buffers (-d) ---- */
+static int drm_fd = -1, drm_alternate;
+static unsigned int dumb_total, cap_setups;
+
+static void drm_ioctl(unsigned long req, void *arg, const char *what)
+{
+	int r;
+
+	do {
+		r = ioctl(drm_fd, req, arg);
+	} while (r < 0 && errno == EINTR);
+	if (r)
+		die("%s: %s", what, strerror(errno));
+}
+
+static void drm_open(const char *path)
+{
+	char name[64] = "";
+	struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
+	struct drm_get_cap cap = { .capability = DRM_CAP_DUMB_BUFFER };
+	uint64_t prime = 0;
+
+	drm_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (drm_fd < 0)
+		die("%s: %s", path, strerror(errno));
+	drm_ioctl(DRM_IOCTL_VERSION, &v, "DRM_IOCTL_VERSION");
+	drm_ioctl(DRM_IOCTL_GET_CAP, &cap, "DRM_IOCTL_GET_CAP(DUMB_BUFFER)");
+	if (!cap.value)
+		die("%s (%s) has no dumb buffers", path, name);
+	cap.capability = DRM_CAP_PRIME;
+	if (!ioctl(drm_fd, DRM_IOCTL_GET_CAP, &cap))
+		prime = cap.value;
+	if (!(prime & DRM_PRIME_CAP_EXPORT))
+		die("%s (%s) cannot export dma-bufs", path, name);
+	fprintf(stderr, "vvclient: CAPTURE buffers from %s (DRM driver %s)\n",
+		path, name);
+}
+
+/*
+ * count dumb buffers big enough for the CAPTURE format: 32 bpp, the width
+ * a quarter of bytesperline, enough rows for sizeimage; each exported as
+ * a dma-buf (PRIME) and mapped through DRM for reading the pictures back
+ */
+static unsigned int dumb_buffers(unsigned int count, struct mbuf *b)
+{
+	struct v4l2_requestbuffers rb = { .count = count, .type = CAP_T,
+					  .memory = V4L2_MEMORY_DMABUF };
+	uint32_t bpl = cfmt.fmt.pix_mp.plane_fmt[0].bytesperline;
+	uint32_t size = cfmt.fmt.pix_mp.plane_fmt[0].sizeimage;
+	uint32_t w = bpl / 4 ? bpl / 4 : 1;
+	unsigned int i;
+
+	CHECK(VIDIOC_REQBUFS, &rb);
+	for (i = 0; i < rb.count; i++) {
+		struct drm_mode_create_dumb cd = { .width = w, .bpp = 32,
+			.height = (size + w * 4 - 1) / (w * 4) };
+		struct drm_prime_handle ph = { .flags = DRM_CLOEXEC | DRM_RDWR };
+		struct drm_mode_map_dumb md = { 0 };
+
+		drm_ioctl(DRM_IOCTL_MODE_CREATE_DUMB, &cd,
+			  "DRM_IOCTL_MODE_CREATE_DUMB");
+		if (cd.size < size)
+			die("dumb buffer of %llu bytes < sizeimage %u",
+			    (unsigned long long)cd.size, size);
+		ph.handle = cd.handle;
+		drm_ioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph,
+			  "DRM_IOCTL_PRIME_HANDLE_TO_FD");
+		md.handle = cd.handle;
+		drm_ioctl(DRM_IOCTL_MODE_MAP_DUMB, &md,
+			  "DRM_IOCTL_MODE_MAP_DUMB");
+		b[i].ptr = mmap(NULL, cd.size, PROT_READ, MAP_SHARED, drm_fd,
+				md.offset);
+		if (b[i].ptr == MAP_FAILED)
+			die("mmap of dumb buffer: %s", strerror(errno));
+		b[i].len = cd.size;
+		b[i].queued = 0;
+		b[i].memory = V4L2_MEMORY_DMABUF;
+		b[i].dmabuf = ph.fd;
+		b[i].handle = cd.handle;
+		if (!i)
+			fprintf(stderr, "vvclient: %u dumb buffers %ux%u, 32 bpp (pitch %u, %llu bytes) for %u-byte pictures\n",
+				rb.count, cd.width, cd.height, cd.pitch,
+				(unsigned long long)cd.size, size);
+	}
+	dumb_total += rb.count;
+	return rb.count;
+}
+
+static void dumb_free(unsigned int count, struct mbuf *b)
+{
+	struct v4l2_requestbuffers rb = { .count = 0, .type = CAP_T,
+					  .memory = V4L2_MEMORY_DMABUF };
+	unsigned int i;
+
+	CHECK(VIDIOC_REQBUFS, &rb);
+	for (i = 0; i < count; i++) {
+		struct drm_mode_destroy_dumb dd = { .handle = b[i].handle };
+
+		munmap(b[i].ptr, b[i].len);
+		close(b[i].dmabuf);
+		drm_ioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &dd,
+			  "DRM_IOCTL_MODE_DESTROY_DUMB");
+	}
+}
+
+/* CPU access to a dma-buf between the device's writes */
+static void dmabuf_sync(const struct mbuf *b, int end)
+{
+	struct dma_buf_sync sync = {
+		.flags = (end ? DMA_BUF_SYNC_END : DMA_BUF_SYNC_START) |
+			 DMA_BUF_SYNC_READ,
+	};
+
+	if (b->memory == V4L2_MEMORY_DMABUF &&
+	    ioctl(b->dmabuf, DMA_BUF_IOCTL_SYNC, &sync))
+		die("DMA_BUF_IOCTL_SYNC: %s", strerror(errno));
+}
+
 static void setup_capture(void)
 {
 	struct v4l2_selection sel = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
@@ -338,7 +474,10 @@ static void setup_capture(void)
 
 	if (cap_on) {
 		stream(CAP_T, 0);
-		unmap_buffers(CAP_T, ncbuf, cbuf);
+		if (cbuf[0].memory == V4L2_MEMORY_DMABUF)
+			dumb_free(ncbuf, cbuf);
+		else
+			unmap_buffers(CAP_T, ncbuf, cbuf);
 		cap_on = 0;
 	}
 	memset(&cfmt, 0, sizeof(cfmt));
@@ -356,7 +495,11 @@ static void setup_capture(void)
 		cfmt.fmt.pix_mp.height,
 		cfmt.fmt.pix_mp.plane_fmt[0].bytesperline,
 		cfmt.fmt.pix_mp.plane_fmt[0].sizeimage, ctrl.value);
-	ncbuf = map_buffers(CAP_T, ctrl.value + 2, cbuf);
+	if (drm_fd >= 0 && !(drm_alternate && (cap_setups & 1)))
+		ncbuf = dumb_buffers(ctrl.value + 2, cbuf);
+	else
+		ncbuf = map_buffers(CAP_T, ctrl.value + 2, cbuf);
+	cap_setups++;
 	for (i = 0; i < ncbuf; i++)
 		qbuf(CAP_T, i, 0, 0, cbuf);
 	stream(CAP_T, 1);
@@ -422,9 +565,11 @@ static int do_decode(int argc, char **argv)
 	int opt;
 
 	optind = 5;
-	while ((opt = getopt(argc, argv, "o:s:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "o:s:k:d:a")) != -1) {
 		switch (opt) {
 		case 'o': outpath = optarg; break;
+		case 'd': drm_open(optarg); break;
+		case 'a': drm_alternate = 1; break;
 		case 's': chunk = strtoul(optarg, NULL, 0); break;
 		case 'k': seek_at = atoi(optarg); break;
 		default: die("bad option");
@@ -535,8 +680,11 @@ static int do_decode(int argc, char **argv)
 			}
 			if (flags & V4L2_BUF_FLAG_ERROR)
 				errors++;
-			else if (bytes)
+			else if (bytes) {
+				dmabuf_sync(&cbuf[idx], 0);
 				emit_frame(frames++, cbuf[idx].ptr, out);
+				dmabuf_sync(&cbuf[idx], 1);
+			}
 			if (flags & V4L2_BUF_FLAG_LAST) {
 				done = 1;
 				break;
@@ -550,6 +698,8 @@ static int do_decode(int argc, char **argv)
 
 		printf("DONE frames=%u errors=%u input_buffers=%u time=%.3f fps=%.1f\n",
 		       frames, errors, inbufs, t, t > 0 ? frames / t : 0);
+		if (drm_fd >= 0)
+			printf("DUMB buffers=%u\n", dumb_total);
 	}
 	/* after the LAST buffer, DQBUF must fail with EPIPE */
 	{
@@ -746,7 +896,7 @@ int main(int argc, char **argv)
 		return do_decode(argc, argv);
 	if (argc >= 8 && !strcmp(argv[1], "enc"))
 		return do_encode(argc, argv);
-	fprintf(stderr, "usage: vvclient dec DEV CODEC INPUT [-o OUT] [-s CHUNK] [-k N]\n"
+	fprintf(stderr, "usage: vvclient dec DEV CODEC INPUT [-o OUT] [-s CHUNK] [-k N] [-d /dev/dri/cardN [-a]]\n"
 		"       vvclient enc DEV CODEC IN.nv12 W H OUT [-b BPS] [-g GOP] [-f FPS] [-K N]\n");
 	return 2;
 }

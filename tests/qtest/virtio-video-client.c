@@ -549,6 +549,15 @@ void vvc_resource_release(VvcClient *c, VvcResource *r)
     g_free(r);
 }
 
+/* The head every RESOURCE_* command with a queue and a resource id has. */
+static void resource_head(uint8_t *req, uint32_t type, uint32_t stream_id,
+                          uint32_t queue_type, uint32_t resource_id)
+{
+    hdr(req, type, stream_id);
+    vvc_st32(req + 8, queue_type);
+    vvc_st32(req + 12, resource_id);
+}
+
 uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
                                  uint32_t queue_type, uint32_t resource_id,
                                  uint32_t num_planes,
@@ -560,9 +569,8 @@ uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
     g_autofree uint8_t *req = g_malloc0(len);
     uint32_t i;
 
-    hdr(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream_id);
-    vvc_st32(req + 8, queue_type);
-    vvc_st32(req + 12, resource_id);
+    resource_head(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream_id,
+                  queue_type, resource_id);
     vvc_st32(req + 16, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER);
     vvc_st32(req + 20, num_planes);
     for (i = 0; i < VIRTIO_VIDEO_MAX_PLANES && num_entries; i++) {
@@ -584,9 +592,8 @@ uint32_t vvc_resource_create_object(VvcClient *c, uint32_t stream_id,
     uint8_t req[88 + 16] = { 0 };
     uint32_t i;
 
-    hdr(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream_id);
-    vvc_st32(req + 8, queue_type);
-    vvc_st32(req + 12, resource_id);
+    resource_head(req, VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream_id,
+                  queue_type, resource_id);
     vvc_st32(req + 16, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER);
     vvc_st32(req + 20, num_planes);
     for (i = 0; i < num_planes && i < VIRTIO_VIDEO_MAX_PLANES; i++) {
@@ -614,9 +621,8 @@ uint32_t vvc_resource_queue_async(VvcClient *c, uint32_t stream_id,
     uint8_t req[64] = { 0 };
     uint32_t i;
 
-    hdr(req, VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, stream_id);
-    vvc_st32(req + 8, queue_type);
-    vvc_st32(req + 12, resource_id);
+    resource_head(req, VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, stream_id,
+                  queue_type, resource_id);
     vvc_st64(req + 16, timestamp);
     vvc_st32(req + 24, num_sizes);
     for (i = 0; i < num_sizes && i < VIRTIO_VIDEO_MAX_PLANES; i++) {

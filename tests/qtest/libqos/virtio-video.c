@@ -504,26 +504,29 @@ static void *virtio_video_pci_encoder_create(void *pci_bus,
 }
 
 /* A decoder that takes virtio objects, next to a virtio-gpu exporting them */
+static void *virtio_video_pci_objects_common(void *pci_bus,
+                                             QGuestAllocator *alloc,
+                                             void *addr, bool encoder)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        encoder);
+
+    p->video.objects = true;
+    return p;
+}
+
 static void *virtio_video_pci_objects_create(void *pci_bus,
                                              QGuestAllocator *alloc,
                                              void *addr)
 {
-    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
-                                                        false);
-
-    p->video.objects = true;
-    return p;
+    return virtio_video_pci_objects_common(pci_bus, alloc, addr, false);
 }
 
 static void *virtio_video_pci_objects_encoder_create(void *pci_bus,
                                                      QGuestAllocator *alloc,
                                                      void *addr)
 {
-    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
-                                                        true);
-
-    p->video.objects = true;
-    return p;
+    return virtio_video_pci_objects_common(pci_bus, alloc, addr, true);
 }
 
 QVirtioVideo *qvirtio_video_pci_attach(QPCIBus *bus, QGuestAllocator *alloc,

@@ -133,7 +133,7 @@ static void virtio_video_kick(void *opaque)
  * the object's guest memory itself, through the exporter's address space,
  * and holds the mapping until the engine lets go of the resource.  When the
  * exporter takes the memory back first (the GPU resource is destroyed, its
- * backing detached, the GPU reset or unplugged) the object is only marked
+ * backing detached, the GPU reset) the object is only marked
  * revoked: a worker may still be writing it, into guest RAM this device
  * still maps, and the engine refuses to queue it again.
  */

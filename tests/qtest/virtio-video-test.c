@@ -1950,9 +1950,14 @@ static void test_gpu_encode(void *obj, void *data, QGuestAllocator *alloc)
     CHECK(r.psnr_min >= 35.0, "PSNR %.2f dB", r.psnr_min);
 }
 
+static uint32_t new_id(VvcClient *c)
+{
+    return vvc_alloc_resource_id(c);
+}
+
 /* RESOURCE_CREATE(OUTPUT) of @uuid on a fresh decoder stream. */
 static uint32_t create_object_output(VvcClient *c, uint32_t sid,
-                                     const uint8_t *uuid)
+                                     uint32_t id, const uint8_t *uuid)
 {
     VvcParams p;
 
@@ -1968,8 +1973,7 @@ static uint32_t create_object_output(VvcClient *c, uint32_t sid,
     g_assert_cmphex(vvc_set_params(c, sid, &p, true), ==,
                     VIRTIO_VIDEO_RESP_OK_NODATA);
     return vvc_resource_create_object(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                      vvc_alloc_resource_id(c), 1, NULL,
-                                      uuid);
+                                      id, 1, NULL, uuid);
 }
 
 /*
@@ -2014,9 +2018,9 @@ static void test_gpu_bad_objects(void *obj, void *data,
                         VIRTIO_GPU_RESP_OK_RESOURCE_UUID);
         g_assert_cmpmem(again, 16, uuid, 16);
     }
-    g_assert_cmphex(create_object_output(c, 1, junk), ==,
+    g_assert_cmphex(create_object_output(c, 1, new_id(c), junk), ==,
                     VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-    g_assert_cmphex(create_object_output(c, 2, bare), ==,
+    g_assert_cmphex(create_object_output(c, 2, new_id(c), bare), ==,
                     VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
     off[0] = 64 * 1024;
     g_assert_cmphex(vvc_resource_create_object(c, 2,
@@ -2049,7 +2053,7 @@ static void test_gpu_bad_objects(void *obj, void *data,
 
     /* after a GPU reset its old UUIDs name nothing */
     gpu_reset(&g);
-    g_assert_cmphex(create_object_output(c, 3, uuid), ==,
+    g_assert_cmphex(create_object_output(c, 3, new_id(c), uuid), ==,
                     VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
     g_assert_cmphex(vvc_stream_destroy(c, 1), ==,
                     VIRTIO_VIDEO_RESP_OK_NODATA);
@@ -2118,6 +2122,63 @@ static void test_gpu_destroy_in_use(void *obj, void *data,
     gpu_free(&g);
 }
 
+/*
+ * gpu-detach-in-use: the GPU detaches the backing of a resource a decoder
+ * stream has queued (virtio-gpu cannot be hot-unplugged; this and unref
+ * are how its memory goes away under a user).  QEMU neither crashes nor
+ * writes freed memory (ASan in make check-asan); the resource cannot be
+ * queued again; the UUID, still the resource's, names nothing to write
+ * into until the backing is back; the migration blocker goes with the
+ * stream; the decoder works on.
+ */
+static void test_gpu_detach_in_use(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
+    VvcResource *r = vvc_resource_alloc(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                        1024 * 1024, true, false);
+    g_autoptr(VvcMsg) m = NULL;
+    uint32_t tag, zero = 0, gpu_id;
+    uint8_t uuid[16];
+    TestGpu g;
+
+    gpu_init(&g, v, alloc);
+    gpu_id = gpu_export(&g, r, uuid);
+    g_assert_cmpuint(gpu_id, !=, 0);
+    g_assert_cmphex(create_object_output(c, 1, r->id, uuid), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    /* an output buffer waits in the device for a picture */
+    tag = vvc_resource_queue_async(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   r->id, 0, 1, &zero);
+    g_assert_cmphex(gpu_simple(&g, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
+                               gpu_id), ==, VIRTIO_GPU_RESP_OK_NODATA);
+
+    g_assert_cmphex(create_object_output(c, 3, new_id(c), uuid), ==,
+                    VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+    /* QUEUE_CLEAR hands the queued buffer back, then it is refused */
+    g_assert_cmphex(vvc_queue_clear(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    m = vvc_wait_tag(c, tag);
+    g_assert_nonnull(m);
+    g_clear_pointer(&m, vvc_msg_free);
+    m = vvc_wait_tag(c, vvc_resource_queue_async(c, 1,
+                         VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, r->id, 0, 1, &zero));
+    g_assert_nonnull(m);
+    g_assert_cmphex(m->type, ==, VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_true(migration_blocked(v, "virtio objects"));
+    g_assert_cmphex(vvc_stream_destroy(c, 1), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_cmphex(vvc_stream_destroy(c, 3), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_false(migration_blocked(v, "virtio objects"));
+    vvc_resource_release(c, r);
+
+    /* new resources, new UUIDs: every frame right */
+    gpu_decode_check(v, &g, c, "test-25fps.h264", 4, true);
+    gpu_free(&g);
+}
+
 static void register_decode_tests(void)
 {
     g_autofree char *dir = media_dir();
@@ -2181,6 +2242,8 @@ static void register_decode_tests(void)
                  NULL);
     qos_add_test("gpu-destroy-in-use", "virtio-video-gpu",
                  test_gpu_destroy_in_use, NULL);
+    qos_add_test("gpu-detach-in-use", "virtio-video-gpu",
+                 test_gpu_detach_in_use, NULL);
     qos_add_test("gpu-encode", "virtio-video-gpu-enc", test_gpu_encode, NULL);
     qos_add_test("decode-corrupt", "virtio-video-decoder", test_decode_corrupt,
                  NULL);

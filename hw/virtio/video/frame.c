@@ -406,11 +406,65 @@ static void get_plane(const VvParams *p, const VvBacking *b, unsigned k,
     }
 }
 
+/* @n interleaved UV pairs at @uv into @n pixels of U and of V. */
+static void get_uv_row(uint8_t *u, uint8_t *v, const uint8_t *uv, size_t n)
+{
+    size_t x = 0;
+
+#ifdef VV_HAVE_SSE2
+    const __m128i lo = _mm_set1_epi16(0xff);
+
+    for (; x + 16 <= n; x += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(uv + 2 * x));
+        __m128i b = _mm_loadu_si128((const __m128i *)(uv + 2 * x + 16));
+
+        _mm_storeu_si128((__m128i *)(u + x),
+                         _mm_packus_epi16(_mm_and_si128(a, lo),
+                                          _mm_and_si128(b, lo)));
+        _mm_storeu_si128((__m128i *)(v + x),
+                         _mm_packus_epi16(_mm_srli_epi16(a, 8),
+                                          _mm_srli_epi16(b, 8)));
+    }
+#endif
+    for (; x < n; x++) {
+        u[x] = uv[2 * x];
+        v[x] = uv[2 * x + 1];
+    }
+}
+
+/*
+ * NV12's chroma plane into U and V: rows in one guest segment straight
+ * from guest memory, others through @row (2 * @cw bytes).  Guest memory is
+ * read once per row, into the private picture only.
+ */
+static void get_nv12_chroma(const VvParams *p, const VvBacking *b,
+                            AVFrame *f, unsigned cw, unsigned ch,
+                            uint8_t *row)
+{
+    uint32_t stride = p->plane_formats[1].stride;
+    unsigned mp, y;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, 1, &mp, &off);
+    cursor_init(&c, b, mp);
+    for (y = 0; y < ch; y++) {
+        size_t at = off + (size_t)y * stride;
+        const uint8_t *uv = cursor_span(&c, at, 2 * cw);
+
+        if (!uv) {
+            cursor_copy(&c, at, row, 2 * cw, false);
+            uv = row;
+        }
+        get_uv_row(f->data[1] + (ptrdiff_t)y * f->linesize[1],
+                   f->data[2] + (ptrdiff_t)y * f->linesize[2], uv, cw);
+    }
+}
+
 bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
 {
     unsigned w = p->crop.width, h = p->crop.height;
     unsigned cw = (w + 1) / 2, ch = (h + 1) / 2;
-    unsigned x, y;
 
     if (f->format != AV_PIX_FMT_YUV420P || (unsigned)f->width != w ||
         (unsigned)f->height != h || !f->buf[0]) {
@@ -419,19 +473,9 @@ bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
     get_plane(p, b, 0, f->data[0], f->linesize[0], w, h);
     switch (p->format) {
     case VIRTIO_VIDEO_FORMAT_NV12: {
-        g_autofree uint8_t *row = g_malloc(2 * cw * ch);
+        g_autofree uint8_t *row = g_malloc(2 * cw);
 
-        get_plane(p, b, 1, row, 2 * cw, 2 * cw, ch);
-        for (y = 0; y < ch; y++) {
-            const uint8_t *uv = row + (size_t)y * 2 * cw;
-            uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
-            uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
-
-            for (x = 0; x < cw; x++) {
-                u[x] = uv[2 * x];
-                v[x] = uv[2 * x + 1];
-            }
-        }
+        get_nv12_chroma(p, b, f, cw, ch, row);
         return true;
     }
     case VIRTIO_VIDEO_FORMAT_YUV420:

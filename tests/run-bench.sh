@@ -18,6 +18,8 @@ echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/c
 echo "# libavcodec $(pkg-config --modversion libavcodec), $VIRTIO_VIDEO_BENCH_RUNS runs per case, median"
 status=0
 for p in $("$QOS" -l | grep '/bench-'); do
+    # the machine may be shared: say how busy it was
+    echo "# load average before the next case: $(cut -d' ' -f1-3 /proc/loadavg)"
     out=$("$QOS" --tap -p "$p" 2>&1)
     if ! grep '^BENCH' <<<"$out"; then
         echo "# FAILED: $p"

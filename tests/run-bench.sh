@@ -27,4 +27,9 @@ for p in $("$QOS" -l | grep '/bench-'); do
         status=1
     fi
 done
+# guest RAM files a failed case left (the harness unlinks them once mapped)
+for f in /dev/shm/qemu-virtio-video-bench-*.ram "${TMPDIR:-/tmp}"/qemu-virtio-video-bench-*.ram; do
+    pid=${f##*-}; pid=${pid%.ram}
+    [ -e "$f" ] && ! kill -0 "$pid" 2>/dev/null && rm -f "$f"
+done
 exit $status

@@ -391,7 +391,6 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_nonnull(units);
     runs = MIN(runs, G_N_ELEMENTS(dev));
-    qvirtio_video_map_ram(v);
     vvc_set_timeout(c, 120000);
     for (r = 0; r < runs; r++) {
         nat[r] = native_decode(units, format, t->threads, t->streams);
@@ -505,7 +504,6 @@ static void bench_encode(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_nonnull(src);
     runs = MIN(runs, G_N_ELEMENTS(dev));
-    qvirtio_video_map_ram(v);
     for (r = 0; r < runs; r++) {
         VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
         VvcEncodeResult res;

@@ -533,6 +533,10 @@ static void qvirtio_video_pci_start_hw(QOSGraphObject *obj)
 {
     QVirtioVideoPCI *p = (QVirtioVideoPCI *)obj;
 
+    if (p->video.shared_ram) {
+        /* as soon as QEMU runs: the file is unlinked once mapped */
+        qvirtio_video_map_ram(&p->video);
+    }
     qvirtio_pci_start_hw(&p->pci_vdev.obj);
     qvirtio_video_setup(&p->video);
 }
@@ -603,8 +607,8 @@ void qvirtio_video_pci_forget(QVirtioVideo *v)
  * make bench: guest RAM in a file this process maps, so that the harness
  * reaches guest memory without qtest round trips (QEMU's main loop would
  * otherwise serve thousands of them per second, on the CPUs the codec
- * needs).  One file per qos-test process; qvirtio_video_map_ram() unlinks
- * it once both sides have it mapped.
+ * needs).  One file per qos-test process; the nodes' start_hw maps it
+ * and unlinks it as soon as QEMU runs.
  */
 #define BENCH_RAM_MB    256
 
@@ -643,6 +647,27 @@ void qvirtio_video_map_ram(QVirtioVideo *v)
     }
     v->ram = ram;
     v->ram_size = size;
+}
+
+static void *virtio_video_pci_bench_create(void *pci_bus,
+                                           QGuestAllocator *alloc, void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        false);
+
+    p->video.shared_ram = true;
+    return p;
+}
+
+static void *virtio_video_pci_bench_encoder_create(void *pci_bus,
+                                                   QGuestAllocator *alloc,
+                                                   void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        true);
+
+    p->video.shared_ram = true;
+    return p;
 }
 
 static void register_bench_node(const char *name, const char *opts,
@@ -725,13 +750,13 @@ static void virtio_video_register_nodes(void)
      */
     register_bench_node("virtio-video-pci-bench1",
                         "addr=04.0,id=vvbench,codec-threads=1",
-                        virtio_video_pci_create, "virtio-video-bench1");
+                        virtio_video_pci_bench_create, "virtio-video-bench1");
     register_bench_node("virtio-video-pci-bench2",
                         "addr=04.0,id=vvbench,codec-threads=2",
-                        virtio_video_pci_create, "virtio-video-bench2");
+                        virtio_video_pci_bench_create, "virtio-video-bench2");
     register_bench_node("virtio-video-pci-bench-enc",
                         "addr=04.0,id=vvbench,mode=encoder,codec-threads=1",
-                        virtio_video_pci_encoder_create,
+                        virtio_video_pci_bench_encoder_create,
                         "virtio-video-bench-enc");
 }
 

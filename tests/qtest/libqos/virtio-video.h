@@ -30,6 +30,7 @@ struct QVirtioVideo {
     QVirtQueue *cmdq;
     QVirtQueue *eventq;
     QVirtioVideoDriver *drv;    /* split-ring driver over cmdq and eventq */
+    bool shared_ram;            /* a bench node: map guest RAM here */
     uint8_t *ram;               /* guest RAM mapped here, or NULL: qtest */
     size_t ram_size;
     bool cmdq_kick, eventq_kick;    /* chains posted, device not notified */
@@ -63,10 +64,10 @@ void qvirtio_video_pci_forget(QVirtioVideo *v);
 void qvirtio_video_set_qts(QVirtioVideo *v, QTestState *qts);
 
 /*
- * make bench nodes only: reach guest memory through a shared mapping of
- * the guest's RAM instead of qtest commands, and notify the device of
- * asynchronous commands only when waiting (one notification for all that
- * were posted since).
+ * make bench nodes only (their start_hw does it): reach guest memory
+ * through a shared mapping of the guest's RAM instead of qtest commands,
+ * and notify the device of asynchronous commands only when waiting (one
+ * notification for all that were posted since).
  */
 void qvirtio_video_map_ram(QVirtioVideo *v);
 

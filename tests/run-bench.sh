@@ -18,11 +18,18 @@ echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/c
 echo "# libavcodec $(pkg-config --modversion libavcodec), $VIRTIO_VIDEO_BENCH_RUNS runs per case, median"
 status=0
 for p in $("$QOS" -l | grep '/bench-'); do
+    # the machine may be shared: say how busy it was
+    echo "# load average before the next case: $(cut -d' ' -f1-3 /proc/loadavg)"
     out=$("$QOS" --tap -p "$p" 2>&1)
     if ! grep '^BENCH' <<<"$out"; then
         echo "# FAILED: $p"
         grep -E 'ERROR|Bail' <<<"$out" | sed 's/^/#   /'
         status=1
     fi
+done
+# guest RAM files a failed case left (the harness unlinks them once mapped)
+for f in /dev/shm/qemu-virtio-video-bench-*.ram "${TMPDIR:-/tmp}"/qemu-virtio-video-bench-*.ram; do
+    pid=${f##*-}; pid=${pid%.ram}
+    [ -e "$f" ] && ! kill -0 "$pid" 2>/dev/null && rm -f "$f"
 done
 exit $status

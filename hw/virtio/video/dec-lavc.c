@@ -136,6 +136,7 @@ VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
     g_queue_init(&d->history);
     d->e = e;
     d->key_seq = -1;
+    g_atomic_int_inc(&e->decoders);
     return d;
 }
 
@@ -305,6 +306,9 @@ void vv_dec_free(VvDecoder *d)
         av_parser_close(d->parser);
     }
     avcodec_free_context(&d->ctx);
+    if (d->e) {
+        g_atomic_int_dec_and_test(&d->e->decoders);
+    }
     g_free(d);
 }
 
@@ -465,6 +469,11 @@ bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h)
     *w = d->parser->width;
     *h = d->parser->height;
     return true;
+}
+
+bool vv_dec_frame_threads(VvDecoder *d)
+{
+    return d->ctx->active_thread_type & FF_THREAD_FRAME;
 }
 
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,

@@ -15,6 +15,15 @@
 
 #include <string.h>
 #include <glib.h>
+/*
+ * SSE2 (the x86-64 baseline) where the compiler targets it; decided here
+ * rather than by a build flag, which QEMU's build would pass to every
+ * file of the emulator.
+ */
+#ifdef __SSE2__
+#define VV_HAVE_SSE2 1
+#include <emmintrin.h>
+#endif
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
@@ -85,6 +94,74 @@ static void cursor_write(Cursor *c, size_t off, const uint8_t *src,
                          size_t len)
 {
     cursor_copy(c, off, (uint8_t *)src, len, true);
+}
+
+/*
+ * Where plane offsets [@off, @off + @len) are in host memory, if they lie
+ * in one segment (always, for a contiguous buffer); else NULL.  Offsets
+ * only grow between calls.
+ */
+static uint8_t *cursor_span(Cursor *c, size_t off, size_t len)
+{
+    const VvSeg *segs = c->b->segs;
+
+    while (c->seg < c->end && off >= c->seg_start + segs[c->seg].len) {
+        c->seg_start += segs[c->seg].len;
+        c->seg++;
+    }
+    if (c->seg >= c->end || len > segs[c->seg].len - (off - c->seg_start)) {
+        return NULL;
+    }
+    return segs[c->seg].host + (off - c->seg_start);
+}
+
+/*
+ * Pictures go to guest memory that the host does not read again: with
+ * SSE2, write whole aligned 16-byte blocks with non-temporal stores, which
+ * neither read the destination first nor push the codec's reference
+ * pictures out of the caches.  vv_frame_write() fences them.
+ */
+static void put_row(uint8_t *dst, const uint8_t *src, size_t len)
+{
+#ifdef VV_HAVE_SSE2
+    if (!((uintptr_t)dst & 15)) {
+        size_t n = len & ~(size_t)15, x;
+
+        for (x = 0; x < n; x += 16) {
+            _mm_stream_si128((__m128i *)(dst + x),
+                             _mm_loadu_si128((const __m128i *)(src + x)));
+        }
+        dst += n;
+        src += n;
+        len -= n;
+    }
+#endif
+    memcpy(dst, src, len);
+}
+
+/* @n pixels of U and of V into @n interleaved UV pairs at @dst. */
+static void put_uv_row(uint8_t *dst, const uint8_t *u, const uint8_t *v,
+                       size_t n)
+{
+    size_t x = 0;
+
+#ifdef VV_HAVE_SSE2
+    if (!((uintptr_t)dst & 15)) {
+        for (; x + 16 <= n; x += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(u + x));
+            __m128i b = _mm_loadu_si128((const __m128i *)(v + x));
+
+            _mm_stream_si128((__m128i *)(dst + 2 * x),
+                             _mm_unpacklo_epi8(a, b));
+            _mm_stream_si128((__m128i *)(dst + 2 * x + 16),
+                             _mm_unpackhi_epi8(a, b));
+        }
+    }
+#endif
+    for (; x < n; x++) {
+        dst[2 * x] = u[x];
+        dst[2 * x + 1] = v[x];
+    }
 }
 
 void vv_backing_read(const VvBacking *b, unsigned plane, size_t offset,
@@ -187,8 +264,15 @@ static void put_plane(const VvParams *p, const VvBacking *b, unsigned k,
     plane_place(p, b, k, &mp, &off);
     cursor_init(&c, b, mp);
     for (y = 0; y < rows; y++) {
-        cursor_write(&c, off + (size_t)y * stride, src + (ptrdiff_t)y *
-                     src_stride, width);
+        size_t at = off + (size_t)y * stride;
+        const uint8_t *row = src + (ptrdiff_t)y * src_stride;
+        uint8_t *dst = cursor_span(&c, at, width);
+
+        if (dst) {
+            put_row(dst, row, width);
+        } else {
+            cursor_write(&c, at, row, width);
+        }
     }
 }
 
@@ -199,7 +283,7 @@ static void put_nv12_chroma(VvFrameWriter *w, const VvParams *p,
 {
     uint8_t *row = row_buffer(w, 2 * cw);
     uint32_t stride = p->plane_formats[1].stride;
-    unsigned mp, x, y;
+    unsigned mp, y;
     size_t off;
     Cursor c;
 
@@ -208,12 +292,17 @@ static void put_nv12_chroma(VvFrameWriter *w, const VvParams *p,
     for (y = 0; y < ch; y++) {
         const uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
         const uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
+        size_t at = off + (size_t)y * stride;
+        uint8_t *dst = cursor_span(&c, at, 2 * cw);
 
-        for (x = 0; x < cw; x++) {
-            row[2 * x] = u[x];
-            row[2 * x + 1] = v[x];
+        if (dst) {
+            /* straight into the guest buffer */
+            put_uv_row(dst, u, v, cw);
+        } else {
+            /* the row straddles two segments */
+            put_uv_row(row, u, v, cw);
+            cursor_write(&c, at, row, 2 * cw);
         }
-        cursor_write(&c, off + (size_t)y * stride, row, 2 * cw);
     }
 }
 
@@ -262,6 +351,9 @@ static unsigned write_converted(VvFrameWriter *w, const AVFrame *f,
         put_plane(p, b, k, w->tmp[src_k], w->tmp_linesize[src_k],
                   av_image_get_linesize(dst_fmt, vw, src_k), rows);
     }
+#ifdef VV_HAVE_SSE2
+    _mm_sfence();       /* the non-temporal stores land before completion */
+#endif
     return 2;       /* converted, then copied */
 }
 
@@ -296,6 +388,9 @@ unsigned vv_frame_write(VvFrameWriter *w, const AVFrame *f,
         put_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
         break;
     }
+#ifdef VV_HAVE_SSE2
+    _mm_sfence();       /* the non-temporal stores land before completion */
+#endif
     return 1;
 }
 
@@ -317,11 +412,65 @@ static void get_plane(const VvParams *p, const VvBacking *b, unsigned k,
     }
 }
 
+/* @n interleaved UV pairs at @uv into @n pixels of U and of V. */
+static void get_uv_row(uint8_t *u, uint8_t *v, const uint8_t *uv, size_t n)
+{
+    size_t x = 0;
+
+#ifdef VV_HAVE_SSE2
+    const __m128i lo = _mm_set1_epi16(0xff);
+
+    for (; x + 16 <= n; x += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(uv + 2 * x));
+        __m128i b = _mm_loadu_si128((const __m128i *)(uv + 2 * x + 16));
+
+        _mm_storeu_si128((__m128i *)(u + x),
+                         _mm_packus_epi16(_mm_and_si128(a, lo),
+                                          _mm_and_si128(b, lo)));
+        _mm_storeu_si128((__m128i *)(v + x),
+                         _mm_packus_epi16(_mm_srli_epi16(a, 8),
+                                          _mm_srli_epi16(b, 8)));
+    }
+#endif
+    for (; x < n; x++) {
+        u[x] = uv[2 * x];
+        v[x] = uv[2 * x + 1];
+    }
+}
+
+/*
+ * NV12's chroma plane into U and V: rows in one guest segment straight
+ * from guest memory, others through @row (2 * @cw bytes).  Guest memory is
+ * read once per row, into the private picture only.
+ */
+static void get_nv12_chroma(const VvParams *p, const VvBacking *b,
+                            AVFrame *f, unsigned cw, unsigned ch,
+                            uint8_t *row)
+{
+    uint32_t stride = p->plane_formats[1].stride;
+    unsigned mp, y;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, 1, &mp, &off);
+    cursor_init(&c, b, mp);
+    for (y = 0; y < ch; y++) {
+        size_t at = off + (size_t)y * stride;
+        const uint8_t *uv = cursor_span(&c, at, 2 * cw);
+
+        if (!uv) {
+            cursor_copy(&c, at, row, 2 * cw, false);
+            uv = row;
+        }
+        get_uv_row(f->data[1] + (ptrdiff_t)y * f->linesize[1],
+                   f->data[2] + (ptrdiff_t)y * f->linesize[2], uv, cw);
+    }
+}
+
 bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
 {
     unsigned w = p->crop.width, h = p->crop.height;
     unsigned cw = (w + 1) / 2, ch = (h + 1) / 2;
-    unsigned x, y;
 
     if (f->format != AV_PIX_FMT_YUV420P || (unsigned)f->width != w ||
         (unsigned)f->height != h || !f->buf[0]) {
@@ -330,19 +479,9 @@ bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
     get_plane(p, b, 0, f->data[0], f->linesize[0], w, h);
     switch (p->format) {
     case VIRTIO_VIDEO_FORMAT_NV12: {
-        g_autofree uint8_t *row = g_malloc(2 * cw * ch);
+        g_autofree uint8_t *row = g_malloc(2 * cw);
 
-        get_plane(p, b, 1, row, 2 * cw, 2 * cw, ch);
-        for (y = 0; y < ch; y++) {
-            const uint8_t *uv = row + (size_t)y * 2 * cw;
-            uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
-            uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
-
-            for (x = 0; x < cw; x++) {
-                u[x] = uv[2 * x];
-                v[x] = uv[2 * x + 1];
-            }
-        }
+        get_nv12_chroma(p, b, f, cw, ch, row);
         return true;
     }
     case VIRTIO_VIDEO_FORMAT_YUV420:

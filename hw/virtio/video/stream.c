@@ -9,6 +9,13 @@
  * EOS buffer before the DRAIN response, and a resolution-change event only
  * after every frame of the old size is back.
  *
+ * A decoder whose codec runs on the worker itself (no frame threads) while
+ * the host has a CPU to spare also gets a copier thread that writes each
+ * picture into its guest buffer and completes it while the worker decodes
+ * the next one (use_copier()).  One picture is in its hands at a time; the
+ * worker waits for it before writing one itself, control jobs, EOS,
+ * events and stopping, so the order above holds.
+ *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -89,6 +96,75 @@ static bool have_pending_frame(VvStream *s)
     return s->pending->buf[0] != NULL;
 }
 
+/*
+ * Wait until the copier has completed the picture it was given (that
+ * completion goes out before whatever the caller posts next); lock held.
+ */
+static void copy_wait(VvStream *s)
+{
+    while (s->copy_job) {
+        g_cond_wait(&s->cond, &s->lock);
+    }
+}
+
+/*
+ * Write @frame into @job's buffer laid out as @p, then complete the buffer
+ * and drop the frame; lock held, dropped while writing.
+ */
+static void write_picture(VvStream *s, VvJob *job, AVFrame *frame,
+                          const VvParams *p, uint64_t ts)
+{
+    bool ok;
+
+    g_mutex_unlock(&s->lock);
+    job->copies = vv_frame_write(s->writer, frame, p, job->backing);
+    ok = job->copies > 0;
+    g_mutex_lock(&s->lock);
+    av_frame_unref(frame);
+    vv_buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
+                   ok ? vv_layout_size(p) : 0);
+}
+
+/*
+ * Hand pictures to the copier?  Only while it can overlap with decoding:
+ * the codec decodes on the worker (frame threads go on decoding while the
+ * worker writes a picture anyway) and the open decoders, one worker busy
+ * each, leave a CPU free.  On a full machine the hand-off only adds a
+ * thread wake-up to every picture.
+ */
+static bool use_copier(VvStream *s)
+{
+    static gsize cpus;
+
+    if (g_once_init_enter(&cpus)) {
+        g_once_init_leave(&cpus, MAX(g_get_num_processors(), 1));
+    }
+    return !vv_dec_frame_threads(s->dec) &&
+           (gsize)g_atomic_int_get(&s->e->decoders) < cpus;
+}
+
+static gpointer stream_copier(gpointer opaque)
+{
+    VvStream *s = opaque;
+
+    g_mutex_lock(&s->lock);
+    for (;;) {
+        if (s->copy_job) {
+            /* copy_job stays set until it is complete: copy_wait() */
+            write_picture(s, s->copy_job, s->copy_frame, &s->copy_params,
+                          s->copy_ts);
+            s->copy_job = NULL;
+            g_cond_signal(&s->cond);    /* the worker may wait for it */
+        } else if (s->copy_quit) {
+            break;
+        } else {
+            g_cond_wait(&s->copy_cond, &s->lock);
+        }
+    }
+    g_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 /* Stop any drain in progress; lock held. */
 void vv_cancel_drain(VvStream *s)
 {
@@ -119,6 +195,7 @@ void vv_fail_stream(VvStream *s, const char *why)
         return;
     }
     vv_guest_error(s->e, "virtio-video: stream %u failed: %s", s->id, why);
+    copy_wait(s);
     s->failed = true;
     drop_pending_frame(s);
     vv_cancel_drain(s);
@@ -222,6 +299,8 @@ static bool announce_format(VvStream *s, uint32_t w, uint32_t h)
 {
     VvParams *out = &s->params[VV_QUEUE_OUTPUT];
 
+    /* every picture of the old size is back before the event */
+    copy_wait(s);
     if (w > s->e->cfg.max_width || h > s->e->cfg.max_height ||
         !vv_layout_fill(out, out->format, w, h)) {
         vv_fail_stream(s, "picture size out of range (max-width, "
@@ -328,30 +407,47 @@ static bool worker_step(VvStream *s, AVFrame *frame)
     }
 
     if (have_pending_frame(s)) {
-        VvParams p;
         uint64_t ts;
-        bool ok;
 
+        /* the copier signals s->cond when it is free */
+        if (s->copy_job) {
+            return false;
+        }
         job = vv_take_output(s, true);
         if (!job) {
             return false;
         }
-        p = s->params[VV_QUEUE_OUTPUT];
         job->t_ready = s->t_ready;
-        g_mutex_unlock(&s->lock);
-        job->copies = vv_frame_write(s->writer, s->pending, &p, job->backing);
-        ok = job->copies > 0;
-        g_mutex_lock(&s->lock);
         ts = vv_cookie(s, s->pending->pts != AV_NOPTS_VALUE ?
                            s->pending->pts :
                            s->pending->best_effort_timestamp);
-        drop_pending_frame(s);
-        vv_buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
-                    ok ? vv_layout_size(&p) : 0);
+        if (!use_copier(s)) {
+            VvParams p = s->params[VV_QUEUE_OUTPUT];
+
+            write_picture(s, job, s->pending, &p, ts);
+            return true;
+        }
+        s->copy_params = s->params[VV_QUEUE_OUTPUT];
+        s->copy_ts = ts;
+        av_frame_move_ref(s->copy_frame, s->pending);
+        s->copy_job = job;
+        if (!s->copier) {
+            s->copy_quit = false;
+            s->copier = g_thread_new("vv-copy", stream_copier, s);
+        }
+        g_cond_signal(&s->copy_cond);
+        /* let the copier have a CPU now, before the next codec call */
+        g_mutex_unlock(&s->lock);
+        g_thread_yield();
+        g_mutex_lock(&s->lock);
         return true;
     }
 
     if (s->eos_pending) {
+        /* the EOS buffer comes after the last picture */
+        if (s->copy_job) {
+            return false;
+        }
         return vv_deliver_eos(s);
     }
 
@@ -440,6 +536,8 @@ static gpointer stream_worker(gpointer opaque)
         VvJob *job = g_queue_pop_head(&s->ctrl);
 
         if (job) {
+            /* buffers it cancels or frees come after the picture */
+            copy_wait(s);
             if (handle_ctrl(s, job)) {
                 destroyed = true;
                 break;
@@ -451,7 +549,15 @@ static gpointer stream_worker(gpointer opaque)
             g_cond_wait(&s->cond, &s->lock);
         }
     }
+    /* stopped or destroyed: nothing is left half done */
+    copy_wait(s);
+    s->copy_quit = true;
+    g_cond_signal(&s->copy_cond);
     g_mutex_unlock(&s->lock);
+    if (s->copier) {
+        g_thread_join(s->copier);
+        s->copier = NULL;
+    }
 
     av_frame_free(&frame);
     if (destroyed) {
@@ -478,6 +584,7 @@ VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
     s->id = id;
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
+    g_cond_init(&s->copy_cond);
     g_queue_init(&s->inputs);
     g_queue_init(&s->outputs);
     g_queue_init(&s->ctrl);
@@ -514,6 +621,7 @@ VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
         vv_enc_stream_init(s, coded_format);
     }
     s->pending = av_frame_alloc();
+    s->copy_frame = av_frame_alloc();
     s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
     s->writer = vv_frame_writer_new();
     g_queue_init(&s->pkt_backlog);
@@ -612,6 +720,7 @@ void vv_stream_free(VvStream *s)
     vv_enc_stream_free(s);
     vv_frame_writer_free(s->writer);
     av_frame_free(&s->pending);
+    av_frame_free(&s->copy_frame);
     for (q = 0; q < VV_QUEUE_COUNT; q++) {
         g_hash_table_destroy(s->resources[q]);
         g_hash_table_destroy(s->queued[q]);
@@ -619,5 +728,6 @@ void vv_stream_free(VvStream *s)
     g_free(s->cookies);
     g_mutex_clear(&s->lock);
     g_cond_clear(&s->cond);
+    g_cond_clear(&s->copy_cond);
     g_free(s);
 }

@@ -138,6 +138,20 @@ struct VvStream {
     bool eos_pending;           /* drained: an EOS buffer is owed */
     VvJob *drain;               /* the DRAIN being carried out */
     struct AVFrame *pending;    /* decoded, waiting for an output buffer */
+    /*
+     * Decoder: the picture being written into a guest buffer, by the
+     * stream's copier thread while the worker decodes the next one (or by
+     * the worker, see stream.c).  The worker hands one over at a time and
+     * waits for it (copy_wait()) before anything that must reach the guest
+     * after it.
+     */
+    GThread *copier;            /* started with the first picture */
+    GCond copy_cond;            /* the copier waits for work on it */
+    bool copy_quit;
+    VvJob *copy_job;            /* output buffer being written, or NULL */
+    struct AVFrame *copy_frame;
+    VvParams copy_params;       /* OUTPUT params it is written with */
+    uint64_t copy_ts;           /* its timestamp */
     gint64 t_ready;             /* when the codec gave pending (or pkt) */
     uint32_t cur_w, cur_h;      /* visible size of the current format */
     int cur_pix_fmt;
@@ -166,6 +180,7 @@ struct VvEngine {
     uint64_t mapped;            /* bytes of guest memory in backings */
     uint64_t history_held;      /* decoders' input kept for migration */
     gint unmigratable;          /* decoders that lost it (atomic) */
+    gint decoders;              /* codecs open in decoder streams (atomic) */
     VvEngineStats stats;
     uint32_t *latency;          /* ring of added latencies (us) */
     uint64_t latency_n;
@@ -271,6 +286,8 @@ void vv_dec_reset(VvDecoder *d);
  * before any picture is decoded); false when not known yet.
  */
 bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h);
+/* Does the codec decode in frame threads of its own? */
+bool vv_dec_frame_threads(VvDecoder *d);
 /* Profile and level the bitstream declared, as VIRTIO_VIDEO_* values. */
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level);

@@ -12,6 +12,7 @@
 
 #include "qemu/osdep.h"
 #include "../libqtest.h"
+#include "qemu/atomic.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
 #include "standard-headers/linux/virtio_ring.h"
@@ -28,6 +29,108 @@ QTestState *qvirtio_video_qts(QVirtioVideo *v)
 void qvirtio_video_set_qts(QVirtioVideo *v, QTestState *qts)
 {
     v->pdev->bus->qts = qts;
+}
+
+/*
+ * Guest memory.  Normally every access is a qtest round trip; with the
+ * guest RAM mapped into this process (qvirtio_video_map_ram(), make bench)
+ * it is a plain memory access, as for a real guest driver, and only the
+ * queue notifications go through qtest.
+ */
+static void *ram_at(QVirtioVideo *v, uint64_t addr, size_t len)
+{
+    g_assert(addr <= v->ram_size && len <= v->ram_size - addr);
+    return v->ram + addr;
+}
+
+static void mem_write(QVirtioVideo *v, uint64_t addr, const void *buf,
+                      size_t len)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+
+    if (v->ram) {
+        memcpy(ram_at(v, addr, len), buf, len);
+    } else if (len >= 64) {
+        qtest_bufwrite(qts, addr, buf, len);
+    } else if (len) {
+        qtest_memwrite(qts, addr, buf, len);
+    }
+}
+
+static void mem_read(QVirtioVideo *v, uint64_t addr, void *buf, size_t len)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+
+    if (v->ram) {
+        memcpy(buf, ram_at(v, addr, len), len);
+    } else if (len >= 64) {
+        qtest_bufread(qts, addr, buf, len);
+    } else if (len) {
+        qtest_memread(qts, addr, buf, len);
+    }
+}
+
+static uint16_t mem_readw(QVirtioVideo *v, uint64_t addr)
+{
+    uint16_t val;
+
+    if (!v->ram) {
+        return qtest_readw(qvirtio_video_qts(v), addr);
+    }
+    val = lduw_le_p(ram_at(v, addr, 2));
+    smp_rmb();              /* what the index covers is read after it */
+    return val;
+}
+
+static void mem_writew(QVirtioVideo *v, uint64_t addr, uint16_t val)
+{
+    if (!v->ram) {
+        qtest_writew(qvirtio_video_qts(v), addr, val);
+        return;
+    }
+    smp_wmb();              /* what the index covers is written before it */
+    stw_le_p(ram_at(v, addr, 2), val);
+}
+
+/* Notify the device of the chains drv_kick() deferred. */
+static void drv_notify(QVirtioVideo *v)
+{
+    smp_mb();               /* the rings are written before the kick */
+    if (v->cmdq_kick) {
+        v->cmdq_kick = false;
+        v->vdev->bus->virtqueue_kick(v->vdev, v->cmdq);
+    }
+    if (v->eventq_kick) {
+        v->eventq_kick = false;
+        v->vdev->bus->virtqueue_kick(v->vdev, v->eventq);
+    }
+}
+
+/*
+ * Make chain @head available.  Through qtest the device is notified at
+ * once; with shared RAM the notification may wait for drv_notify(), so
+ * that several chains cost one.
+ */
+static void drv_kick(QVirtioVideo *v, QVirtQueue *vq, uint32_t head,
+                     bool defer)
+{
+    uint16_t idx;
+
+    if (!v->ram) {
+        qvirtqueue_kick(qvirtio_video_qts(v), v->vdev, vq, head);
+        return;
+    }
+    idx = mem_readw(v, vq->avail + 2);
+    mem_writew(v, vq->avail + 4 + 2 * (idx % vq->size), head);
+    mem_writew(v, vq->avail + 2, idx + 1);
+    if (vq == v->cmdq) {
+        v->cmdq_kick = true;
+    } else {
+        v->eventq_kick = true;
+    }
+    if (!defer) {
+        drv_notify(v);
+    }
 }
 
 /*
@@ -114,14 +217,16 @@ void qvirtio_video_queues_init(QVirtioVideo *v)
     }
 }
 
-/* Post a command chain; returns its head. */
+/*
+ * Post a command chain; returns its head.  Each descriptor is written
+ * whole (one round trip through qtest).
+ */
 static uint32_t drv_submit(QVirtioVideo *v, const void *req, size_t req_len,
-                           size_t split, size_t resp_size)
+                           size_t split, size_t resp_size, bool defer)
 {
-    QTestState *qts = qvirtio_video_qts(v);
     QVirtioVideoDriver *drv = v->drv;
     size_t nreq, n, k;
-    uint32_t head, prev = 0, idx;
+    uint32_t head, idx;
     uint64_t req_addr, resp_addr = 0;
 
     g_assert(drv && drv->cmdq == v->cmdq);
@@ -134,40 +239,32 @@ static uint32_t drv_submit(QVirtioVideo *v, const void *req, size_t req_len,
     g_assert_cmpuint(n, <=, drv->num_free);
 
     req_addr = guest_alloc(v->alloc, req_len);
-    if (req_len >= 64) {
-        qtest_bufwrite(qts, req_addr, req, req_len);
-    } else {
-        qtest_memwrite(qts, req_addr, req, req_len);
-    }
+    mem_write(v, req_addr, req, req_len);
     if (resp_size) {
         resp_addr = guest_alloc(v->alloc, resp_size);
-        qtest_memset(qts, resp_addr, 0, resp_size);
+        if (v->ram) {
+            memset(ram_at(v, resp_addr, resp_size), 0, resp_size);
+        } else {
+            qtest_memset(qvirtio_video_qts(v), resp_addr, 0, resp_size);
+        }
     }
 
-    head = drv->free_head;
+    head = idx = drv->free_head;
     for (k = 0; k < n; k++) {
         bool is_resp = k == nreq;
-        uint64_t d;
+        uint32_t next = drv->next[idx];
+        uint8_t d[VRING_DESC_SIZE];
 
-        idx = drv->free_head;
-        drv->free_head = drv->next[idx];
         drv->num_free--;
-        if (k) {
-            drv->next[prev] = idx;
-            qtest_writew(qts, v->cmdq->desc + VRING_DESC_SIZE * prev + 14,
-                         idx);
-        }
-        d = v->cmdq->desc + VRING_DESC_SIZE * idx;
-        if (is_resp) {
-            qtest_writeq(qts, d, resp_addr);
-            qtest_writel(qts, d + 8, resp_size);
-        } else {
-            qtest_writeq(qts, d, req_addr + k * split);
-            qtest_writel(qts, d + 8, MIN(split, req_len - k * split));
-        }
-        qtest_writew(qts, d + 12, (k + 1 < n ? VRING_DESC_F_NEXT : 0) |
-                                  (is_resp ? VRING_DESC_F_WRITE : 0));
-        prev = idx;
+        stq_le_p(d, is_resp ? resp_addr : req_addr + k * split);
+        stl_le_p(d + 8, is_resp ? resp_size : MIN(split, req_len - k * split));
+        stw_le_p(d + 12, (k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                         (is_resp ? VRING_DESC_F_WRITE : 0));
+        /* the free list already links the chain's descriptors */
+        stw_le_p(d + 14, k + 1 < n ? next : 0);
+        mem_write(v, v->cmdq->desc + VRING_DESC_SIZE * idx, d, sizeof(d));
+        drv->free_head = next;
+        idx = next;
     }
     drv->slot[head] = (QVVSlot) {
         .req = req_addr,
@@ -176,16 +273,16 @@ static uint32_t drv_submit(QVirtioVideo *v, const void *req, size_t req_len,
         .ndesc = n,
         .busy = true,
     };
-    qvirtqueue_kick(qts, v->vdev, v->cmdq, head);
+    drv_kick(v, v->cmdq, head, defer);
     return head;
 }
 
 /* The next used element of @vq, if any. */
-static bool drv_used(QTestState *qts, QVirtQueue *vq, bool peek,
+static bool drv_used(QVirtioVideo *v, QVirtQueue *vq, bool peek,
                      uint32_t *id, uint32_t *len)
 {
-    uint16_t idx = qtest_readw(qts, vq->used + 2);
-    uint64_t elem;
+    uint16_t idx = mem_readw(v, vq->used + 2);
+    uint8_t elem[8];
 
     if (idx == vq->last_used_idx) {
         return false;
@@ -193,9 +290,10 @@ static bool drv_used(QTestState *qts, QVirtQueue *vq, bool peek,
     if (peek) {
         return true;
     }
-    elem = vq->used + 4 + (vq->last_used_idx % vq->size) * 8;
-    *id = qtest_readl(qts, elem);
-    *len = qtest_readl(qts, elem + 4);
+    mem_read(v, vq->used + 4 + (vq->last_used_idx % vq->size) * 8, elem,
+             sizeof(elem));
+    *id = ldl_le_p(elem);
+    *len = ldl_le_p(elem + 4);
     vq->last_used_idx++;
     return true;
 }
@@ -204,7 +302,6 @@ static bool drv_used(QTestState *qts, QVirtQueue *vq, bool peek,
 static void drv_complete(QVirtioVideo *v, uint32_t head, uint32_t used,
                          void *buf, size_t buf_size)
 {
-    QTestState *qts = qvirtio_video_qts(v);
     QVirtioVideoDriver *drv = v->drv;
     QVVSlot *s;
     uint32_t i, k;
@@ -213,13 +310,7 @@ static void drv_complete(QVirtioVideo *v, uint32_t head, uint32_t used,
     s = &drv->slot[head];
     g_assert(s->busy);
     if (buf && s->resp_size) {
-        size_t n = MIN(MIN(used, s->resp_size), buf_size);
-
-        if (n >= 64) {
-            qtest_bufread(qts, s->resp, buf, n);
-        } else if (n) {
-            qtest_memread(qts, s->resp, buf, n);
-        }
+        mem_read(v, s->resp, buf, MIN(MIN(used, s->resp_size), buf_size));
     }
     guest_free(v->alloc, s->req);
     if (s->resp) {
@@ -240,12 +331,11 @@ uint32_t qvirtio_video_cmd_split(QVirtioVideo *v, const void *req,
                                  size_t req_len, size_t split,
                                  void *resp, size_t resp_size)
 {
-    QTestState *qts = qvirtio_video_qts(v);
     gint64 deadline = g_get_monotonic_time() + QVIRTIO_VIDEO_TIMEOUT_US;
-    uint32_t head = drv_submit(v, req, req_len, split, resp_size);
+    uint32_t head = drv_submit(v, req, req_len, split, resp_size, false);
     uint32_t id, used_len;
 
-    while (!drv_used(qts, v->cmdq, false, &id, &used_len)) {
+    while (!drv_used(v, v->cmdq, false, &id, &used_len)) {
         g_assert(g_get_monotonic_time() < deadline);
         g_usleep(100);
     }
@@ -267,16 +357,16 @@ uint32_t qvirtio_video_cmd(QVirtioVideo *v, const void *req, size_t req_len,
 
 bool qvirtio_video_cmd_completes(QVirtioVideo *v)
 {
-    QTestState *qts = qvirtio_video_qts(v);
     struct virtio_video_query_capability req = {
         .hdr.type = cpu_to_le32(VIRTIO_VIDEO_CMD_QUERY_CAPABILITY),
         .queue_type = cpu_to_le32(VIRTIO_VIDEO_QUEUE_TYPE_INPUT),
     };
     uint32_t id, len;
 
-    drv_submit(v, &req, sizeof(req), 0, qvirtio_video_max_caps_length(v));
+    drv_submit(v, &req, sizeof(req), 0, qvirtio_video_max_caps_length(v),
+               false);
     /* the chain stays posted if it is not used: queues_init reclaims it */
-    return drv_used(qts, v->cmdq, false, &id, &len);
+    return drv_used(v, v->cmdq, false, &id, &len);
 }
 
 /* VvcOps: the client's view of this device */
@@ -298,64 +388,52 @@ static void vvc_q_free(void *opaque, uint64_t addr)
 static void vvc_q_memwrite(void *opaque, uint64_t addr, const void *buf,
                            size_t len)
 {
-    QTestState *qts = qvirtio_video_qts(opaque);
-
-    if (len >= 64) {
-        qtest_bufwrite(qts, addr, buf, len);
-    } else if (len) {
-        qtest_memwrite(qts, addr, buf, len);
-    }
+    mem_write(opaque, addr, buf, len);
 }
 
 static void vvc_q_memread(void *opaque, uint64_t addr, void *buf, size_t len)
 {
-    QTestState *qts = qvirtio_video_qts(opaque);
-
-    if (len >= 64) {
-        qtest_bufread(qts, addr, buf, len);
-    } else if (len) {
-        qtest_memread(qts, addr, buf, len);
-    }
+    mem_read(opaque, addr, buf, len);
 }
 
+/* Asynchronous: the device hears of it when the client next waits. */
 static uint32_t vvc_q_submit(void *opaque, const void *req, size_t req_len,
                              size_t resp_size)
 {
-    return drv_submit(opaque, req, req_len, 0, resp_size);
+    return drv_submit(opaque, req, req_len, 0, resp_size, true);
 }
 
 static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
                       size_t buf_size, uint32_t *used_len, int timeout_ms)
 {
     QVirtioVideo *v = opaque;
-    QTestState *qts = qvirtio_video_qts(v);
     gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
     uint32_t id, len;
 
+    drv_notify(v);
     for (;;) {
-        if (drv_used(qts, v->cmdq, false, &id, &len)) {
+        if (drv_used(v, v->cmdq, false, &id, &len)) {
             drv_complete(v, id, len, buf, buf_size);
             *tag = id;
             *used_len = len;
             v->poll_us = 0;
             return VVC_WAIT_COMPLETION;
         }
-        if (drv_used(qts, v->eventq, true, NULL, NULL)) {
+        if (drv_used(v, v->eventq, true, NULL, NULL)) {
             /*
              * The device may have completed a command just before it sent
              * the event: deliver that first, keeping their order.
              */
-            if (drv_used(qts, v->cmdq, true, NULL, NULL)) {
+            if (drv_used(v, v->cmdq, true, NULL, NULL)) {
                 continue;
             }
-            drv_used(qts, v->eventq, false, &id, &len);
+            drv_used(v, v->eventq, false, &id, &len);
             g_assert_cmpuint(id, <, v->drv->n_ev);
             memset(buf, 0, MIN(buf_size, 8));
-            qtest_memread(qts, v->drv->ev_buf + 8 * id, buf,
-                          MIN(buf_size, 8));
+            mem_read(v, v->drv->ev_buf + 8 * id, buf, MIN(buf_size, 8));
             *used_len = len;
             /* give the buffer back */
-            qvirtqueue_kick(qts, v->vdev, v->eventq, id);
+            drv_kick(v, v->eventq, id, false);
             v->poll_us = 0;
             return VVC_WAIT_EVENT;
         }
@@ -363,11 +441,13 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
             return VVC_WAIT_TIMEOUT;
         }
         /*
-         * Back off while the device is busy: every poll costs this process
-         * and QEMU's main loop a qtest round trip, CPU the device's worker
-         * threads would otherwise get (make bench).
+         * Back off while the device is busy: through qtest every poll costs
+         * this process and QEMU's main loop a round trip, CPU the device's
+         * worker threads would otherwise get; with shared RAM a poll is a
+         * memory read, and only this process's wake-ups count.
          */
-        v->poll_us = CLAMP(v->poll_us * 2, 50, 2000);
+        v->poll_us = v->ram ? CLAMP(v->poll_us * 2, 20, 500)
+                            : CLAMP(v->poll_us * 2, 50, 2000);
         g_usleep(v->poll_us);
     }
 }
@@ -459,6 +539,10 @@ static void qvirtio_video_pci_start_hw(QOSGraphObject *obj)
 {
     QVirtioVideoPCI *p = (QVirtioVideoPCI *)obj;
 
+    if (p->video.shared_ram) {
+        /* as soon as QEMU runs: the file is unlinked once mapped */
+        qvirtio_video_map_ram(&p->video);
+    }
     qvirtio_pci_start_hw(&p->pci_vdev.obj);
     qvirtio_video_setup(&p->video);
 }
@@ -552,6 +636,73 @@ void qvirtio_video_pci_forget(QVirtioVideo *v)
 }
 
 /*
+ * make bench: guest RAM in a file this process maps, so that the harness
+ * reaches guest memory without qtest round trips (QEMU's main loop would
+ * otherwise serve thousands of them per second, on the CPUs the codec
+ * needs).  One file per qos-test process; the nodes' start_hw maps it
+ * and unlinks it as soon as QEMU runs.
+ */
+#define BENCH_RAM_MB    256
+
+static char *bench_ram_path(void)
+{
+    static char *path;
+
+    if (!path) {
+        path = g_strdup_printf("%s/qemu-virtio-video-bench-%d.ram",
+                               g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) ?
+                               "/dev/shm" : g_get_tmp_dir(), getpid());
+    }
+    return path;
+}
+
+void qvirtio_video_map_ram(QVirtioVideo *v)
+{
+    static void *ram;
+    static pid_t ram_pid;
+    pid_t pid = qtest_pid(qvirtio_video_qts(v));
+    size_t size = (size_t)BENCH_RAM_MB << 20;
+
+    /* a QEMU reused for the next test keeps its (already unlinked) file */
+    if (!ram || ram_pid != pid) {
+        int fd = open(bench_ram_path(), O_RDWR);
+
+        g_assert(fd >= 0);
+        if (ram) {
+            munmap(ram, size);
+        }
+        ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        g_assert(ram != MAP_FAILED);
+        close(fd);
+        unlink(bench_ram_path());
+        ram_pid = pid;
+    }
+    v->ram = ram;
+    v->ram_size = size;
+}
+
+static void *virtio_video_pci_bench_create(void *pci_bus,
+                                           QGuestAllocator *alloc, void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        false);
+
+    p->video.shared_ram = true;
+    return p;
+}
+
+static void *virtio_video_pci_bench_encoder_create(void *pci_bus,
+                                                   QGuestAllocator *alloc,
+                                                   void *addr)
+{
+    QVirtioVideoPCI *p = virtio_video_pci_create_common(pci_bus, alloc, addr,
+                                                        true);
+
+    p->video.shared_ram = true;
+    return p;
+}
+
+/*
  * One node per configuration.  Tests for every device take "virtio-video";
  * decoder and encoder tests take "virtio-video-decoder"/"-encoder" (so
  * they neither run nor skip on the other mode); AV1 clips take
@@ -587,6 +738,17 @@ static void register_node(const char *name, const char *opts,
     register_node_with(name, opts, NULL, create, iface, generic);
 }
 
+static void register_bench_node(const char *name, const char *opts,
+                                QOSCreateDriverFunc create, const char *iface)
+{
+    g_autofree char *mem = g_strdup_printf(
+        "-object memory-backend-file,id=vvbench-ram,size=%uM,mem-path=%s,"
+        "share=on -machine memory-backend=vvbench-ram -m %uM",
+        BENCH_RAM_MB, bench_ram_path(), BENCH_RAM_MB);
+
+    register_node_with(name, opts, mem, create, iface, false);
+}
+
 static void virtio_video_register_nodes(void)
 {
     register_node("virtio-video-pci", "addr=04.0", virtio_video_pci_create,
@@ -612,7 +774,7 @@ static void virtio_video_register_nodes(void)
     register_node("virtio-video-pci-mig-small",
                   "addr=04.0,migrate-history-mb=1",
                   virtio_video_pci_create, "virtio-video-mig-small", false);
-    /* virtio-video-gpu-test.c: decoding into virtio-gpu resources */
+    /* virtio-video-test.c gpu-*: decoding into virtio-gpu resources */
     register_node_with("virtio-video-pci-gpu", "addr=04.0",
                        "-device virtio-gpu-pci,resource_uuid=on,addr=05.0",
                        virtio_video_pci_objects_create, "virtio-video-gpu",
@@ -621,17 +783,20 @@ static void virtio_video_register_nodes(void)
                        "-device virtio-gpu-pci,resource_uuid=on,addr=05.0",
                        virtio_video_pci_objects_encoder_create,
                        "virtio-video-gpu-enc", false);
-    /* make bench: fixed codec thread counts, an id for x-stats */
-    register_node("virtio-video-pci-bench1",
-                  "addr=04.0,id=vvbench,codec-threads=1",
-                  virtio_video_pci_create, "virtio-video-bench1", false);
-    register_node("virtio-video-pci-bench2",
-                  "addr=04.0,id=vvbench,codec-threads=2",
-                  virtio_video_pci_create, "virtio-video-bench2", false);
-    register_node("virtio-video-pci-bench-enc",
-                  "addr=04.0,id=vvbench,mode=encoder,codec-threads=1",
-                  virtio_video_pci_encoder_create, "virtio-video-bench-enc",
-                  false);
+    /*
+     * make bench: fixed codec thread counts, an id for x-stats, guest RAM
+     * shared with the harness
+     */
+    register_bench_node("virtio-video-pci-bench1",
+                        "addr=04.0,id=vvbench,codec-threads=1",
+                        virtio_video_pci_bench_create, "virtio-video-bench1");
+    register_bench_node("virtio-video-pci-bench2",
+                        "addr=04.0,id=vvbench,codec-threads=2",
+                        virtio_video_pci_bench_create, "virtio-video-bench2");
+    register_bench_node("virtio-video-pci-bench-enc",
+                        "addr=04.0,id=vvbench,mode=encoder,codec-threads=1",
+                        virtio_video_pci_bench_encoder_create,
+                        "virtio-video-bench-enc");
 }
 
 libqos_init(virtio_video_register_nodes);

@@ -31,6 +31,10 @@ struct QVirtioVideo {
     QVirtQueue *cmdq;
     QVirtQueue *eventq;
     QVirtioVideoDriver *drv;    /* split-ring driver over cmdq and eventq */
+    bool shared_ram;            /* a bench node: map guest RAM here */
+    uint8_t *ram;               /* guest RAM mapped here, or NULL: qtest */
+    size_t ram_size;
+    bool cmdq_kick, eventq_kick;    /* chains posted, device not notified */
 };
 
 struct QVirtioVideoPCI {
@@ -59,6 +63,14 @@ void qvirtio_video_pci_forget(QVirtioVideo *v);
  * guest memory and device state are the source's.
  */
 void qvirtio_video_set_qts(QVirtioVideo *v, QTestState *qts);
+
+/*
+ * make bench nodes only (their start_hw does it): reach guest memory
+ * through a shared mapping of the guest's RAM instead of qtest commands,
+ * and notify the device of asynchronous commands only when waiting (one
+ * notification for all that were posted since).
+ */
+void qvirtio_video_map_ram(QVirtioVideo *v);
 
 /*
  * (Re)start the driver over v->cmdq and v->eventq after they were set up

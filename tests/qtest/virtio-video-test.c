@@ -1989,7 +1989,7 @@ static void test_gpu_bad_objects(void *obj, void *data,
     g_autoptr(VvcClient) c = vvc_new(&qvirtio_video_vvc_ops, v);
     VvcResource *r = vvc_resource_alloc(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
                                         64 * 1024, false, false);
-    uint8_t uuid[16], bare[16], junk[16] = { 0x42, 0x17 };
+    uint8_t uuid[16], bare[16], none[16], junk[16] = { 0x42, 0x17 };
     uint32_t off[2] = { 0, 0 };
     uint8_t req[88 + 32] = { 0 };
     TestGpu g;
@@ -2010,6 +2010,9 @@ static void test_gpu_bad_objects(void *obj, void *data,
     g_assert_cmphex(gpu_assign_uuid(&g, 100, bare), ==,
                     VIRTIO_GPU_RESP_OK_RESOURCE_UUID);
 
+    /* the GPU refuses a UUID for a resource it does not have */
+    g_assert_cmphex(gpu_assign_uuid(&g, 0xdead, none), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
     /* the same resource keeps its UUID */
     {
         uint8_t again[16];

@@ -743,7 +743,7 @@ static void register_bench_node(const char *name, const char *opts,
 {
     g_autofree char *mem = g_strdup_printf(
         "-object memory-backend-file,id=vvbench-ram,size=%uM,mem-path=%s,"
-        "share=on -machine memory-backend=vvbench-ram -m %uM",
+        "share=on,prealloc=on -machine memory-backend=vvbench-ram -m %uM",
         BENCH_RAM_MB, bench_ram_path(), BENCH_RAM_MB);
 
     register_node_with(name, opts, mem, create, iface, false);

@@ -109,7 +109,9 @@ static void copy_wait(VvStream *s)
 
 /*
  * Write @frame into @job's buffer laid out as @p, then complete the buffer
- * and drop the frame; lock held, dropped while writing.
+ * and drop the frame; lock held, dropped while writing and dropping.  Only
+ * the calling thread touches @frame meanwhile (the worker its pending
+ * picture, the copier its picture until it clears copy_job).
  */
 static void write_picture(VvStream *s, VvJob *job, AVFrame *frame,
                           const VvParams *p, uint64_t ts)
@@ -120,9 +122,17 @@ static void write_picture(VvStream *s, VvJob *job, AVFrame *frame,
     job->copies = vv_frame_write(s->writer, frame, p, job->backing);
     ok = job->copies > 0;
     g_mutex_lock(&s->lock);
-    av_frame_unref(frame);
     vv_buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
                    ok ? vv_layout_size(p) : 0);
+    /*
+     * Giving the picture back to the codec's buffer pool can wait for the
+     * pool's lock while a codec thread fills a new buffer (the pool grows
+     * for a few pictures after the codec opens): the guest has its buffer
+     * by then, and no one waits for this stream's lock.
+     */
+    g_mutex_unlock(&s->lock);
+    av_frame_unref(frame);
+    g_mutex_lock(&s->lock);
 }
 
 /*

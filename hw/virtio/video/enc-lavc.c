@@ -351,7 +351,7 @@ static bool write_packet(VvStream *s)
         av_packet_unref(pkt);
         return true;
     }
-    job->t_ready = s->t_ready;
+    job->t_ready = MAX(s->t_ready, job->t_queued);
     job->copies = 1;
     g_mutex_unlock(&s->lock);
     vv_backing_write(job->backing, 0, 0, pkt->data, pkt->size);

@@ -402,6 +402,7 @@ static VvJob *job_new(VvJobType type, Cmd *c)
     job->type = type;
     job->token = c->token;
     job->stream_id = c->req->stream_id;
+    job->t_queued = g_get_monotonic_time();
     return job;
 }
 

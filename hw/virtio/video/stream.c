@@ -427,7 +427,8 @@ static bool worker_step(VvStream *s, AVFrame *frame)
         if (!job) {
             return false;
         }
-        job->t_ready = s->t_ready;
+        /* the device adds latency only once it has the buffer too */
+        job->t_ready = MAX(s->t_ready, job->t_queued);
         ts = vv_cookie(s, s->pending->pts != AV_NOPTS_VALUE ?
                            s->pending->pts :
                            s->pending->best_effort_timestamp);

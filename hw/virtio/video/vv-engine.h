@@ -155,8 +155,9 @@ typedef struct VvEngineStats {
     uint64_t bytes;             /* bytes written into guest buffers */
     /*
      * Latency the device adds to a picture or packet: from the codec
-     * handing it over to its completion reaching the transport, over the
-     * last VV_STATS_LATENCY_SAMPLES buffers.
+     * handing it over, or from the guest queuing the buffer it goes into
+     * if that came later, to its completion reaching the transport, over
+     * the last VV_STATS_LATENCY_SAMPLES buffers.
      */
     double latency_p50_us, latency_p99_us;
 } VvEngineStats;

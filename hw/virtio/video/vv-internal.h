@@ -89,7 +89,9 @@ typedef struct VvJob {
                                 /* then VV_BITSTREAM_PADDING zero bytes */
     size_t size;
     /* statistics of an OUTPUT buffer that carries a picture or packet */
-    gint64 t_ready;             /* when the codec gave it (monotonic us) */
+    gint64 t_queued;            /* when the guest queued it (monotonic us) */
+    gint64 t_ready;             /* when the codec gave it and it was */
+                                /* queued, whichever came last */
     unsigned copies;            /* full-frame copies made for it */
 } VvJob;
 

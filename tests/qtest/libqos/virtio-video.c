@@ -410,7 +410,6 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
     gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
     uint32_t id, len;
 
-    drv_notify(v);
     for (;;) {
         if (drv_used(v, v->cmdq, false, &id, &len)) {
             drv_complete(v, id, len, buf, buf_size);
@@ -437,6 +436,11 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
             v->poll_us = 0;
             return VVC_WAIT_EVENT;
         }
+        /*
+         * Nothing more to hand over: now the device hears of the chains
+         * made available since the last wait, with one notification.
+         */
+        drv_notify(v);
         if (g_get_monotonic_time() >= deadline) {
             return VVC_WAIT_TIMEOUT;
         }

@@ -11,12 +11,13 @@
  *   fps, native <fps> fps, ratio <r>, copies/frame <n>, latency p50 <ms>
  *   p99 <ms>
  *
- * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 3); the
+ * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 5); the
  * ratio is the median of each device run's ratio to the native run before
- * it.  Copies and latency come from the device's x-stats property:
- * full-frame copies into guest memory per buffer, and the time from the
- * codec handing a picture or packet over to its completion reaching the
- * virtqueue.
+ * it.  Copies and latency come from the device's x-stats property, over
+ * the pictures or packets of all device runs of the case: full-frame
+ * copies into guest memory per buffer, and the time from the codec handing
+ * a picture or packet over (or from the guest queuing the buffer, if that
+ * came later) to its completion reaching the virtqueue.
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
@@ -51,7 +52,7 @@ static unsigned bench_runs(void)
 {
     const char *r = g_getenv("VIRTIO_VIDEO_BENCH_RUNS");
 
-    return r && atoi(r) > 0 ? atoi(r) : 3;
+    return r && atoi(r) > 0 ? atoi(r) : 5;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -392,12 +393,12 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_nonnull(units);
     runs = MIN(runs, G_N_ELEMENTS(dev));
     vvc_set_timeout(c, 120000);
+    stats_reset(v);
     for (r = 0; r < runs; r++) {
         nat[r] = native_decode(units, format, t->threads, t->streams);
-        stats_reset(v);
         dev[r] = device_decode(v, c, units, format, t->streams);
-        stats_get(v, &copies, &p50, &p99);
     }
+    stats_get(v, &copies, &p50, &p99);
     vvc_free(c);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);
 }
@@ -504,20 +505,20 @@ static void bench_encode(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_nonnull(src);
     runs = MIN(runs, G_N_ELEMENTS(dev));
+    stats_reset(v);
     for (r = 0; r < runs; r++) {
         VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
         VvcEncodeResult res;
 
         nat[r] = native_encode(t, src, distinct);
-        stats_reset(v);
         vvc_set_timeout(c, 120000);
         g_assert_true(vvc_encode_run(c, 1, &ec, &res, &err));
         /* setup (frames written into guest memory once) not counted */
         dev[r] = res.packets / res.seconds;
         g_array_free(res.keyframes, true);
-        stats_get(v, &copies, &p50, &p99);
         vvc_free(c);
     }
+    stats_get(v, &copies, &p50, &p99);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);
 }
 

@@ -70,7 +70,7 @@ check-asan: deps
 		VV_UNIT_DIR=$(CURDIR)/$(B)/unit-asan bash tests/run-check.sh \
 		unit qtest cli
 
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 7
 bench: qemu
 	@bash tests/run-bench.sh $(BENCH_RUNS)
 

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 B=${VV_BUILD_DIR:-$top/build}
 QEMU=$B/qemu-build/qemu-system-x86_64
 QOS=$B/qemu-build/tests/qtest/qos-test
-export VIRTIO_VIDEO_BENCH=1 VIRTIO_VIDEO_BENCH_RUNS=${1:-5}
+export VIRTIO_VIDEO_BENCH=1 VIRTIO_VIDEO_BENCH_RUNS=${1:-7}
 export QTEST_QEMU_BINARY=$QEMU
 
 echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

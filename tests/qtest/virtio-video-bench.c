@@ -11,9 +11,10 @@
  *   fps, native <fps> fps, ratio <r>, copies/frame <n>, latency p50 <ms>
  *   p99 <ms>
  *
- * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 5); the
- * ratio is the median of each device run's ratio to the native run before
- * it.  Copies and latency come from the device's x-stats property, over
+ * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 7; with
+ * VIRTIO_VIDEO_BENCH_VERBOSE set each run is printed too); the
+ * ratio is the median of each device run's ratio to the native run next to
+ * it (before it in even runs, after it in odd ones).  Copies and latency come from the device's x-stats property, over
  * the pictures or packets of all device runs of the case: full-frame
  * copies into guest memory per buffer, and the time from the codec handing
  * a picture or packet over (or from the guest queuing the buffer, if that
@@ -52,7 +53,7 @@ static unsigned bench_runs(void)
 {
     const char *r = g_getenv("VIRTIO_VIDEO_BENCH_RUNS");
 
-    return r && atoi(r) > 0 ? atoi(r) : 5;
+    return r && atoi(r) > 0 ? atoi(r) : 7;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -359,10 +360,16 @@ static void report(const BenchCase *t, const char *format, double *dev,
      * Each run's ratio is taken against the native run next to it, then
      * the median of those: load from elsewhere on the machine comes and
      * goes, and hits a pair of neighbouring runs alike more often than
-     * two medians taken apart.
+     * two medians taken apart.  The pairs alternate their order (native
+     * first, then device first), so that a machine slowing down or
+     * speeding up during a case favours neither side.
      */
     for (i = 0; i < runs; i++) {
         ratio[i] = dev[i] / nat[i];
+        if (g_getenv("VIRTIO_VIDEO_BENCH_VERBOSE")) {
+            printf("# run %u: device %.1f fps, native %.1f fps, ratio %.3f\n",
+                   i, dev[i], nat[i], ratio[i]);
+        }
     }
     r = median(ratio, runs);
     d = median(dev, runs);
@@ -395,8 +402,14 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
     vvc_set_timeout(c, 120000);
     stats_reset(v);
     for (r = 0; r < runs; r++) {
+        /* odd runs device first: see report() */
+        if (r & 1) {
+            dev[r] = device_decode(v, c, units, format, t->streams);
+        }
         nat[r] = native_decode(units, format, t->threads, t->streams);
-        dev[r] = device_decode(v, c, units, format, t->streams);
+        if (!(r & 1)) {
+            dev[r] = device_decode(v, c, units, format, t->streams);
+        }
     }
     stats_get(v, &copies, &p50, &p99);
     vvc_free(c);
@@ -510,13 +523,18 @@ static void bench_encode(void *obj, void *data, QGuestAllocator *alloc)
         VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
         VvcEncodeResult res;
 
-        nat[r] = native_encode(t, src, distinct);
+        if (!(r & 1)) {
+            nat[r] = native_encode(t, src, distinct);
+        }
         vvc_set_timeout(c, 120000);
         g_assert_true(vvc_encode_run(c, 1, &ec, &res, &err));
         /* setup (frames written into guest memory once) not counted */
         dev[r] = res.packets / res.seconds;
         g_array_free(res.keyframes, true);
         vvc_free(c);
+        if (r & 1) {
+            nat[r] = native_encode(t, src, distinct);
+        }
     }
     stats_get(v, &copies, &p50, &p99);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);

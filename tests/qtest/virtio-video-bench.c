@@ -12,13 +12,14 @@
  *   p99 <ms>
  *
  * Figures are medians of VIRTIO_VIDEO_BENCH_RUNS runs (default 7; with
- * VIRTIO_VIDEO_BENCH_VERBOSE set each run is printed too); the
- * ratio is the median of each device run's ratio to the native run next to
- * it (before it in even runs, after it in odd ones).  Copies and latency come from the device's x-stats property, over
- * the pictures or packets of all device runs of the case: full-frame
- * copies into guest memory per buffer, and the time from the codec handing
- * a picture or packet over (or from the guest queuing the buffer, if that
- * came later) to its completion reaching the virtqueue.
+ * VIRTIO_VIDEO_BENCH_VERBOSE set each run is printed too); the ratio is
+ * the median of each device run's ratio to the native run next to it
+ * (before it in even runs, after it in odd ones).  Copies and latency come
+ * from the device's x-stats property, over the pictures or packets of all
+ * device runs of the case: full-frame copies into guest memory per buffer,
+ * and the time from the codec handing a picture or packet over (or from
+ * the guest queuing the buffer, if that came later) to its completion
+ * reaching the virtqueue.
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *

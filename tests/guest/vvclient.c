@@ -46,8 +46,11 @@
 #include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 
-#define die(...) do { fprintf(stderr, "vvclient: " __VA_ARGS__); \
-		      fprintf(stderr, "\n"); exit(2); } while (0)
+#define die(...) do {					\
+		fprintf(stderr, "vvclient: " __VA_ARGS__);	\
+		fprintf(stderr, "\n");				\
+		exit(2);					\
+	} while (0)
 
 /* ---- MD5 (RFC 1321) ---- */
 struct md5 { uint32_t h[4]; uint64_t len; uint8_t buf[64]; };
@@ -90,11 +93,22 @@ static void md5_block(struct md5 *m, const uint8_t *p)
 	for (i = 0; i < 64; i++) {
 		uint32_t f, g, t;
 
-		if (i < 16) { f = (b & c) | (~b & d); g = i; }
-		else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) & 15; }
-		else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) & 15; }
-		else { f = c ^ (b | ~d); g = (7 * i) & 15; }
-		t = d; d = c; c = b;
+		if (i < 16) {
+			f = (b & c) | (~b & d);
+			g = i;
+		} else if (i < 32) {
+			f = (d & b) | (~d & c);
+			g = (5 * i + 1) & 15;
+		} else if (i < 48) {
+			f = b ^ c ^ d;
+			g = (3 * i + 5) & 15;
+		} else {
+			f = c ^ (b | ~d);
+			g = (7 * i) & 15;
+		}
+		t = d;
+		d = c;
+		c = b;
 		f += a + md5_k[i] + w[g];
 		b += (f << md5_r[i]) | (f >> (32 - md5_r[i]));
 		a = t;
@@ -152,8 +166,10 @@ static int xioctl(unsigned long req, void *arg)
 	return r;
 }
 
-#define CHECK(req, arg) do { if (xioctl(req, arg)) \
-	die("%s: %s", #req, strerror(errno)); } while (0)
+#define CHECK(req, arg) do {					\
+		if (xioctl(req, arg))					\
+			die("%s: %s", #req, strerror(errno));		\
+	} while (0)
 
 static double now(void)
 {
@@ -165,12 +181,18 @@ static double now(void)
 
 static uint32_t codec_fourcc(const char *c)
 {
-	if (!strcmp(c, "h264")) return V4L2_PIX_FMT_H264;
-	if (!strcmp(c, "hevc")) return V4L2_PIX_FMT_HEVC;
-	if (!strcmp(c, "vp8")) return V4L2_PIX_FMT_VP8;
-	if (!strcmp(c, "vp9")) return V4L2_PIX_FMT_VP9;
-	if (!strcmp(c, "mpeg2")) return V4L2_PIX_FMT_MPEG2;
-	if (!strcmp(c, "mpeg4")) return V4L2_PIX_FMT_MPEG4;
+	if (!strcmp(c, "h264"))
+		return V4L2_PIX_FMT_H264;
+	if (!strcmp(c, "hevc"))
+		return V4L2_PIX_FMT_HEVC;
+	if (!strcmp(c, "vp8"))
+		return V4L2_PIX_FMT_VP8;
+	if (!strcmp(c, "vp9"))
+		return V4L2_PIX_FMT_VP9;
+	if (!strcmp(c, "mpeg2"))
+		return V4L2_PIX_FMT_MPEG2;
+	if (!strcmp(c, "mpeg4"))
+		return V4L2_PIX_FMT_MPEG4;
 	die("unknown codec %s", c);
 }
 
@@ -567,17 +589,31 @@ static int do_decode(int argc, char **argv)
 	optind = 5;
 	while ((opt = getopt(argc, argv, "o:s:k:d:a")) != -1) {
 		switch (opt) {
-		case 'o': outpath = optarg; break;
-		case 'd': drm_open(optarg); break;
-		case 'a': drm_alternate = 1; break;
-		case 's': chunk = strtoul(optarg, NULL, 0); break;
-		case 'k': seek_at = atoi(optarg); break;
-		default: die("bad option");
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'd':
+			drm_open(optarg);
+			break;
+		case 'a':
+			drm_alternate = 1;
+			break;
+		case 's':
+			chunk = strtoul(optarg, NULL, 0);
+			break;
+		case 'k':
+			seek_at = atoi(optarg);
+			break;
+		default:
+			die("bad option");
 		}
 	}
 	input_open(&in, argv[4], chunk);
-	if (outpath && !(out = fopen(outpath, "w")))
-		die("%s: %s", outpath, strerror(errno));
+	if (outpath) {
+		out = fopen(outpath, "w");
+		if (!out)
+			die("%s: %s", outpath, strerror(errno));
+	}
 	fd = open(dev, O_RDWR | O_NONBLOCK);
 	if (fd < 0)
 		die("%s: %s", dev, strerror(errno));
@@ -737,14 +773,29 @@ static int do_encode(int argc, char **argv)
 	optind = 8;
 	while ((opt = getopt(argc, argv, "b:g:f:K:p:l:m:")) != -1) {
 		switch (opt) {
-		case 'p': profile = atoi(optarg); break;
-		case 'l': level = atoi(optarg); break;
-		case 'm': mode = atoi(optarg); break;
-		case 'b': bitrate = atoi(optarg); break;
-		case 'g': gop = atoi(optarg); break;
-		case 'f': fps = atoi(optarg); break;
-		case 'K': force_at = atoi(optarg); break;
-		default: die("bad option");
+		case 'p':
+			profile = atoi(optarg);
+			break;
+		case 'l':
+			level = atoi(optarg);
+			break;
+		case 'm':
+			mode = atoi(optarg);
+			break;
+		case 'b':
+			bitrate = atoi(optarg);
+			break;
+		case 'g':
+			gop = atoi(optarg);
+			break;
+		case 'f':
+			fps = atoi(optarg);
+			break;
+		case 'K':
+			force_at = atoi(optarg);
+			break;
+		default:
+			die("bad option");
 		}
 	}
 	fin = fopen(argv[4], "r");

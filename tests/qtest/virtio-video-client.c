@@ -29,6 +29,11 @@
 #include "standard-headers/linux/virtio_video.h"
 #include "virtio-video-client.h"
 
+/* FFmpeg 6.1 renamed FF_PROFILE_*; FFmpeg 8 dropped the old names */
+#ifndef AV_PROFILE_HEVC_MAIN_10
+#define AV_PROFILE_HEVC_MAIN_10 FF_PROFILE_HEVC_MAIN_10
+#endif
+
 #define VVC_PAGE            4096
 #define VVC_HDR             8
 #define VVC_QUEUE_RESP      24
@@ -910,7 +915,7 @@ GPtrArray *vvc_demux(const char *path, uint32_t *format, int *bit_depth,
     desc = av_pix_fmt_desc_get(par->format);
     *bit_depth = desc ? desc->comp[0].depth : 8;
     if ((par->codec_id == AV_CODEC_ID_HEVC &&
-         par->profile == FF_PROFILE_HEVC_MAIN_10) ||
+         par->profile == AV_PROFILE_HEVC_MAIN_10) ||
         (par->codec_id == AV_CODEC_ID_VP9 && par->profile >= 2)) {
         *bit_depth = MAX(*bit_depth, 10);
     }

@@ -90,9 +90,18 @@ static bool codec_is_software(const AVCodec *c)
 
 static bool codec_has_pix_fmt(const AVCodec *c, enum AVPixelFormat fmt)
 {
-    const enum AVPixelFormat *p;
+    const enum AVPixelFormat *p = NULL;
 
-    for (p = c->pix_fmts; p && *p != AV_PIX_FMT_NONE; p++) {
+    /* FFmpeg 7.1 deprecates AVCodec.pix_fmts for this call */
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(61, 13, 100)
+    if (avcodec_get_supported_config(NULL, c, AV_CODEC_CONFIG_PIX_FORMAT, 0,
+                                     (const void **)&p, NULL) < 0) {
+        return false;
+    }
+#else
+    p = c->pix_fmts;
+#endif
+    for (; p && *p != AV_PIX_FMT_NONE; p++) {
         if (*p == fmt) {
             return true;
         }

@@ -13,6 +13,32 @@
 #include <stdint.h>
 #include <libavcodec/avcodec.h>
 
+/*
+ * FFmpeg 6.1 renamed FF_PROFILE_* to AV_PROFILE_* and FFmpeg 8 removed the
+ * old names; Debian 12's FFmpeg 5.1 has only the old ones.
+ */
+#ifndef AV_PROFILE_UNKNOWN
+#define AV_PROFILE_UNKNOWN                  FF_PROFILE_UNKNOWN
+#define AV_PROFILE_H264_BASELINE            FF_PROFILE_H264_BASELINE
+#define AV_PROFILE_H264_CONSTRAINED_BASELINE \
+    FF_PROFILE_H264_CONSTRAINED_BASELINE
+#define AV_PROFILE_H264_MAIN                FF_PROFILE_H264_MAIN
+#define AV_PROFILE_H264_EXTENDED            FF_PROFILE_H264_EXTENDED
+#define AV_PROFILE_H264_HIGH                FF_PROFILE_H264_HIGH
+#define AV_PROFILE_H264_HIGH_10             FF_PROFILE_H264_HIGH_10
+#define AV_PROFILE_H264_HIGH_422            FF_PROFILE_H264_HIGH_422
+#define AV_PROFILE_H264_HIGH_444_PREDICTIVE FF_PROFILE_H264_HIGH_444_PREDICTIVE
+#define AV_PROFILE_H264_MULTIVIEW_HIGH      FF_PROFILE_H264_MULTIVIEW_HIGH
+#define AV_PROFILE_H264_STEREO_HIGH         FF_PROFILE_H264_STEREO_HIGH
+#define AV_PROFILE_HEVC_MAIN                FF_PROFILE_HEVC_MAIN
+#define AV_PROFILE_HEVC_MAIN_10             FF_PROFILE_HEVC_MAIN_10
+#define AV_PROFILE_HEVC_MAIN_STILL_PICTURE  FF_PROFILE_HEVC_MAIN_STILL_PICTURE
+#define AV_PROFILE_VP9_0                    FF_PROFILE_VP9_0
+#define AV_PROFILE_VP9_1                    FF_PROFILE_VP9_1
+#define AV_PROFILE_VP9_2                    FF_PROFILE_VP9_2
+#define AV_PROFILE_VP9_3                    FF_PROFILE_VP9_3
+#endif
+
 typedef struct VvLavcFormat {
     uint32_t format;            /* VIRTIO_VIDEO_FORMAT_* */
     enum AVCodecID codec_id;

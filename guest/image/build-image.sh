@@ -27,20 +27,20 @@ fi
 [ -n "$KVER" ] || { echo "build-image: cannot resolve the kernel version" >&2; exit 1; }
 echo "build-image: kernel $KVER"
 
-need=
-[ -d "/usr/src/linux-headers-$KVER" ] || need="$need linux-headers-$KVER"
-for p in busybox-static v4l-utils cpio kmod gcc make libc6-dev linux-libc-dev xz-utils; do
-	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
-done
-if [ -n "$need" ]; then
-	echo "build-image: installing$need"
-	$SUDO apt-get install -y --no-install-recommends $need
+die() { echo "build-image: error: $*" >&2; exit 1; }
+# Everything but another kernel's headers comes with qemu/scripts/deps.sh.
+bash "$SRC/qemu/scripts/deps.sh" || die "qemu/scripts/deps.sh failed (see above)"
+if [ ! -d "/usr/src/linux-headers-$KVER" ]; then
+	echo "build-image: installing linux-headers-$KVER"
+	$SUDO apt-get install -y -q --no-install-recommends "linux-headers-$KVER" ||
+		die "cannot install linux-headers-$KVER (apt-get update? network?)"
 fi
 
 # Debian's kernel image package (vmlinuz + modules)
 kdir=$CACHE/kernel-$KVER
 if [ ! -f "$kdir/.done" ]; then
-	(cd "$CACHE/debs" && apt-get download "linux-image-$KVER")
+	(cd "$CACHE/debs" && apt-get download "linux-image-$KVER") ||
+		die "cannot download linux-image-$KVER from Debian's archive (network? apt-get update?)"
 	deb=$(ls "$CACHE"/debs/linux-image-"$KVER"_*.deb | tail -n1)
 	rm -rf "$kdir" && mkdir -p "$kdir"
 	dpkg-deb -x "$deb" "$kdir"
@@ -59,7 +59,8 @@ make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/module" modules
 srcver=$(echo "$KVER" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
 ksrc=$CACHE/src-$srcver/linux-source-$srcver
 if [ ! -f "$CACHE/src-$srcver/.done" ]; then
-	(cd "$CACHE/debs" && apt-get download "linux-source-$srcver")
+	(cd "$CACHE/debs" && apt-get download "linux-source-$srcver") ||
+		die "cannot download linux-source-$srcver from Debian's archive (network? apt-get update?)"
 	sdeb=$(ls "$CACHE"/debs/linux-source-"$srcver"_*.deb | tail -n1)
 	rm -rf "$CACHE/src-$srcver" && mkdir -p "$CACHE/src-$srcver"
 	dpkg-deb --fsys-tarfile "$sdeb" |
@@ -78,8 +79,11 @@ vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o
 KB
 make -s -C "/usr/src/linux-headers-$KVER" M="$OUT/vicodec" modules
 
-# Guest test client (static; the DRM uapi headers come from linux-libc-dev)
-gcc -O2 -Wall -static -o "$OUT/vvclient" "$SRC/tests/guest/vvclient.c"
+# Guest test client (static; the DRM uapi headers are libdrm-dev's copies,
+# since Debian 12's linux-libc-dev ships none)
+drm_cflags=$(pkg-config --cflags libdrm) ||
+	{ echo "build-image: no libdrm headers: run 'make deps' (installs libdrm-dev)" >&2; exit 1; }
+gcc -O2 -Wall -static $drm_cflags -o "$OUT/vvclient" "$SRC/tests/guest/vvclient.c"
 
 # Root file system
 root=$OUT/root

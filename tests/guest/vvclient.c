@@ -41,8 +41,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <drm/drm.h>
-#include <drm/drm_mode.h>
+/* libdrm-dev's copies: Debian 12's linux-libc-dev has no drm/ headers */
+#include <drm.h>
+#include <drm_mode.h>
 #include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 

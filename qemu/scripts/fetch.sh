@@ -30,32 +30,49 @@ if [ -z "${QEMU_VERSION:-}" ]; then
         sed -n 's/^Version: //p' |
         grep -E "^([0-9]+:)?${SERIES//./\\.}\.[0-9]+" |
         sort -V | tail -n 1 || true)
-    [ -n "$QEMU_VERSION" ] || die "no QEMU ${SERIES}.x source package is known to apt.
-  Add Debian 13 (trixie) deb-src entries (qemu/scripts/deps.sh does this) and
-  run 'apt-get update'; without network access to Debian's archive, place the
-  qemu_${SERIES}.*.dsc and its tarballs in $CACHE/dl by hand."
+    if [ -z "$QEMU_VERSION" ]; then
+        # no deb-src entry (or no network for apt-get update): a .dsc that
+        # was downloaded before, or placed there by hand, will do
+        dsc=$(ls "$CACHE"/dl/qemu_"$SERIES".*.dsc 2>/dev/null | sort -V |
+              tail -n 1 || true)
+        [ -n "$dsc" ] && QEMU_VERSION=$(sed -n 's/^Version: //p' "$dsc")
+    fi
+    [ -n "$QEMU_VERSION" ] || die "no QEMU ${SERIES}.x source package is known to apt: run 'make deps' (it adds Debian 13 deb-src entries), or place qemu_${SERIES}.*.dsc and its tarballs in $CACHE/dl"
 fi
 upver=${QEMU_VERSION#*:}       # 10.0.13+ds-0+deb13u1
 upver=${upver%%+*}             # 10.0.13
 upver=${upver%%-*}
 dir="$CACHE/qemu-$upver"
 
-mkdir -p "$CACHE/dl"
-dsc=$(ls "$CACHE"/dl/qemu_"${QEMU_VERSION#*:}".dsc 2>/dev/null || true)
-if [ -z "$dsc" ]; then
+# Download into a scratch folder and move the files in only once apt-get
+# has them all (it checks their hashes): an interrupted download leaves no
+# partial .dsc behind for the next run to trip over.
+download() {
+    rm -rf "$CACHE/dl.tmp" && mkdir -p "$CACHE/dl.tmp" "$CACHE/dl"
     echo "fetch: downloading Debian source package qemu=$QEMU_VERSION" >&2
-    (cd "$CACHE/dl" && apt-get source -qq --download-only "qemu=$QEMU_VERSION" >&2) ||
-        die "could not download qemu=$QEMU_VERSION from Debian's archive (network? apt-get update?)"
-    dsc=$(ls "$CACHE"/dl/qemu_"${QEMU_VERSION#*:}".dsc)
-fi
-
-if [ ! -f "$dir/.vv-extracted" ]; then
+    (cd "$CACHE/dl.tmp" &&
+     apt-get source -qq --download-only "qemu=$QEMU_VERSION" >&2) ||
+        die "could not download qemu=$QEMU_VERSION from Debian's archive: check the network and run 'make deps' (apt-get update)"
+    mv -f "$CACHE"/dl.tmp/* "$CACHE/dl/" && rm -rf "$CACHE/dl.tmp"
+}
+extract() {
     echo "fetch: extracting $(basename "$dsc")" >&2
     rm -rf "$dir" "$dir.tmp"
-    dpkg-source --no-check -x "$dsc" "$dir.tmp" >&2 ||
-        die "dpkg-source could not extract $dsc"
+    dpkg-source --no-check -x "$dsc" "$dir.tmp" >&2 || return 1
     echo "$QEMU_VERSION" > "$dir.tmp/.vv-debian-version"
     touch "$dir.tmp/.vv-extracted"
     mv "$dir.tmp" "$dir"
+}
+
+dsc=$CACHE/dl/qemu_${QEMU_VERSION#*:}.dsc
+[ -f "$dsc" ] || download
+if [ ! -f "$dir/.vv-extracted" ]; then
+    if ! extract; then
+        # a damaged download (e.g. a file cut short): fetch it again, once
+        echo "fetch: $(basename "$dsc") does not extract; downloading it again" >&2
+        rm -f "$CACHE"/dl/qemu_"${upver}"* || true
+        download
+        extract || die "dpkg-source could not extract $dsc (disk full? see above)"
+    fi
 fi
 echo "$dir"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Lay the project over Debian's QEMU 10.0.x source, apply qemu/patches/,
-# configure (once) and build qemu-system-x86_64 plus the qtest binaries.
+# configure (again whenever the options change) and build qemu-system-x86_64 plus the qtest binaries.
 #
 #   qemu/scripts/build.sh [ninja targets...]
 #
@@ -74,16 +74,28 @@ while IFS= read -r l; do
     rm -f "$l"; changed=1
 done < <(find "$SRC" -xtype l -lname "$top/*" 2>/dev/null)
 
-# 3. Configure once; meson re-runs itself when a meson.build changes.
-if [ ! -f "$BLD/build.ninja" ]; then
-    echo "build: configuring QEMU $qver"
+# 3. Configure when the build directory is new or the options changed
+# (VV_CONFIGURE_EXTRA, this list); otherwise meson re-runs itself when a
+# meson.build changes.  An interrupted configure leaves no build.ninja or no
+# stamp, so the next run starts over.
+CONFIGURE_OPTS=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
+    --without-default-features --enable-kvm --enable-fdt=system
+    --disable-install-blobs --disable-docs
+    ${VV_CONFIGURE_EXTRA:-})
+opts="$qver ${CONFIGURE_OPTS[*]}"
+if [ ! -f "$BLD/build.ninja" ] ||
+   [ "$(cat "$BLD/.vv-configure" 2>/dev/null)" != "$opts" ]; then
+    if [ -f "$BLD/build.ninja" ]; then
+        echo "build: configure options changed: reconfiguring QEMU $qver"
+    else
+        echo "build: configuring QEMU $qver"
+    fi
+    rm -rf "$BLD"
     mkdir -p "$BLD"
-    (cd "$BLD" && "$SRC/configure" \
-        --python=/usr/bin/python3 --target-list=x86_64-softmmu \
-        --without-default-features --enable-kvm --enable-fdt=system \
-        --disable-install-blobs --disable-docs \
-        ${VV_CONFIGURE_EXTRA:-}) > "$B/configure.log" 2>&1 ||
+    (cd "$BLD" && "$SRC/configure" "${CONFIGURE_OPTS[@]}") \
+        > "$B/configure.log" 2>&1 ||
         { tail -n 30 "$B/configure.log" >&2; die "configure failed (full log: $B/configure.log)"; }
+    echo "$opts" > "$BLD/.vv-configure"
 fi
 
 # 4. Build.
@@ -95,7 +107,7 @@ ninja -C "$BLD" "${targets[@]}" > "$B/ninja.log" 2>&1
 rc=$?
 set -e
 grep -v -e '^\[' -e '^ninja: Entering' "$B/ninja.log" || true
-[ $rc = 0 ] || die "ninja ${targets[*]} failed (log: $B/ninja.log)"
+[ $rc = 0 ] || die "ninja ${targets[*]} failed (the errors are above; log: $B/ninja.log)"
 # QEMU's release tarballs build without -Werror; our own files must be clean.
 if grep -E '(virtio-video|virtio/video/|virtio_video).*(warning|error):' "$B/ninja.log"; then
     die "compiler warnings in virtio-video files (see above)"

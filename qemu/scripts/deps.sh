@@ -38,6 +38,9 @@ PKGS=(
     libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
     libavcodec-dev libavutil-dev libavformat-dev libswscale-dev libva-dev
     ccache dpkg-dev rsync
+    # QEMU uses valgrind.h whenever it is there and has no switch against
+    # it: with it everywhere, every machine builds the same QEMU
+    valgrind
     # QEMU's firmware (the +ds source package ships none)
     seabios ipxe-qemu qemu-system-data
     # the guest image: Debian's kernel headers for the driver, busybox,

@@ -40,11 +40,16 @@ deps:
 qemu: deps
 	@bash qemu/scripts/build.sh $(QEMU_TARGETS)
 
+# meson and ninja print to a log; the log is shown when they fail.  A
+# setup that did not finish (no build.ninja) is wiped and done again.
+VV_QUIET = bash qemu/scripts/quiet.sh
+
 $(B)/unit/build.ninja: | deps
-	@meson setup $(B)/unit . >/dev/null
+	@rm -rf $(B)/unit
+	@$(VV_QUIET) $(B)/unit-setup.log meson setup $(B)/unit .
 
 unit: $(B)/unit/build.ninja
-	@ninja -C $(B)/unit >/dev/null
+	@$(VV_QUIET) $(B)/unit.log ninja -C $(B)/unit
 
 check: qemu unit
 	@bash tests/run-check.sh
@@ -63,9 +68,10 @@ check-asan: deps
 	@VV_BUILD_DIR=$(CURDIR)/$(B)/asan \
 		VV_CONFIGURE_EXTRA="--enable-asan --enable-ubsan" \
 		bash qemu/scripts/build.sh $(QEMU_TARGETS)
-	@test -f $(B)/unit-asan/build.ninja || meson setup $(B)/unit-asan . \
-		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	@ninja -C $(B)/unit-asan >/dev/null
+	@test -f $(B)/unit-asan/build.ninja || { rm -rf $(B)/unit-asan && \
+		$(VV_QUIET) $(B)/unit-asan-setup.log meson setup $(B)/unit-asan . \
+		-Db_sanitize=address,undefined -Db_lundef=false; }
+	@$(VV_QUIET) $(B)/unit-asan.log ninja -C $(B)/unit-asan
 	@$(SAN_ENV) VV_SANITIZE=1 VV_BUILD_DIR=$(CURDIR)/$(B)/asan \
 		VV_UNIT_DIR=$(CURDIR)/$(B)/unit-asan bash tests/run-check.sh \
 		unit qtest cli

@@ -22,6 +22,12 @@
 #   make fuzz            libFuzzer on the engine, then QEMU's generic-fuzz on
 #                        the device (decoder, encoder), each for FUZZ_SECONDS
 #                        (default 60); fails on any finding
+#   make check-fresh [DIST=bookworm|trixie]
+#                        in a clean Debian chroot made on the spot
+#                        (debootstrap), run `make demo` and `make check` as
+#                        the README says: catches a package that only this
+#                        machine has (slow; run before resolving any change
+#                        to dependencies, set-up or images)
 #   make clean           remove build/ (the source download and ccache stay)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -30,7 +36,8 @@ B := build
 QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
                 tests/unit/test-virtio-dmabuf
 
-.PHONY: all deps qemu unit check check-media check-asan bench fuzz clean
+.PHONY: all deps qemu unit check check-media check-asan bench fuzz clean \
+	check-fresh
 
 all: qemu
 
@@ -83,6 +90,12 @@ bench: qemu
 FUZZ_SECONDS ?= 60
 fuzz: unit
 	@bash tests/run-fuzz.sh $(FUZZ_SECONDS)
+
+# A clean Debian chroot (debootstrap) runs the README's commands: proves
+# that the scripts install everything (DIST=bookworm or trixie).
+DIST ?= bookworm
+check-fresh:
+	@bash tests/fresh/check-fresh.sh $(DIST)
 
 clean:
 	rm -rf $(B)

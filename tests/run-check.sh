@@ -2,8 +2,9 @@
 # Run every test of the project and print one TAP stream, ending with a
 # "N passed, N failed" line.  Exits non-zero if anything failed.
 #
-#   tests/run-check.sh [group...]     groups: unit qtest cli guest (default:
-#                                     all), media (decode-media qtests only)
+#   tests/run-check.sh [group...]     groups: unit qtest cli guest deps
+#                                     (default: all), media (decode-media
+#                                     qtests only)
 #
 # VIRTIO_VIDEO_MEDIA names the folder of reference clips (default:
 # ../shared/media next to the project); set it empty to run without.
@@ -17,7 +18,7 @@ UNIT=${VV_UNIT_DIR:-$B/unit}
 QEMU=$B/qemu-build/qemu-system-x86_64
 QOS=$B/qemu-build/tests/qtest/qos-test
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli guest)
+[ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli guest deps)
 
 n=0 passed=0 failed=0 skipped=0
 
@@ -112,6 +113,10 @@ for g in "${groups[@]}"; do
     guest)
         echo "# guest boot tests: Debian kernel, guest/linux driver, device (TCG)"
         QEMU=$QEMU run_tap guest bash "$top/tests/guest/run-guest-tests.sh"
+        ;;
+    deps)
+        echo "# every system header the build opened comes from deps.sh's packages"
+        run_tap deps python3 "$top/tests/check-deps.py" "$B"
         ;;
     *)
         echo "run-check: unknown group $g" >&2

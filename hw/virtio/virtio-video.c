@@ -35,7 +35,7 @@
 
 #define VIRTIO_VIDEO_DEFAULT_CMDQ_SIZE      1024
 #define VIRTIO_VIDEO_DEFAULT_EVENTQ_SIZE    256
-#define VIRTIO_VIDEO_DEFAULT_MAX_STREAMS    32
+#define VIRTIO_VIDEO_DEFAULT_MAX_STREAMS    256
 /* Largest stream state a migration may bring (history, queued bitstream) */
 #define VIRTIO_VIDEO_MAX_STATE              ((uint64_t)256 << 30)
 

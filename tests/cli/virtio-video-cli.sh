@@ -30,6 +30,13 @@ for p in mode backend codec-threads max-streams cmdq-size eventq-size av1 \
     fi
 done
 
+# many opens are cheap: the default allows v4l2-compliance's 100 and more
+if grep -qE '^  max-streams=<uint32> .*\(default: 256\)$' <<<"$help"; then
+    ok "max-streams defaults to 256"
+else
+    nok "max-streams defaults to 256" "$(grep max-streams <<<"$help")"
+fi
+
 expect_ok() {
     local out
     if out=$(run -device "virtio-video-pci,$1"); then

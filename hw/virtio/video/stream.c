@@ -352,11 +352,24 @@ static void on_picture(VvStream *s, AVFrame *frame)
     av_frame_move_ref(s->pending, frame);
 }
 
+/*
+ * The timestamp ring (32 KiB) comes with the first input, so that a stream
+ * that is only opened costs little.  migrate.c saves and loads the ring of
+ * every stream while the engine is paused: a stream made while paused gets
+ * it at once, and vv_stream_stop() (how the engine pauses) gives one to any
+ * stream that has none yet.
+ */
+static void alloc_cookies(VvStream *s)
+{
+    if (!s->cookies) {
+        s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
+    }
+}
+
 uint64_t vv_cookie(VvStream *s, int64_t pts)
 {
-
-    if (pts == AV_NOPTS_VALUE || pts < 0 || (uint64_t)pts >= s->seq ||
-        s->seq - (uint64_t)pts > VV_COOKIE_RING) {
+    if (!s->cookies || pts == AV_NOPTS_VALUE || pts < 0 ||
+        (uint64_t)pts >= s->seq || s->seq - (uint64_t)pts > VV_COOKIE_RING) {
         return 0;
     }
     return s->cookies[pts % VV_COOKIE_RING];
@@ -402,6 +415,7 @@ bool vv_deliver_eos(VvStream *s)
 
 uint64_t vv_next_seq(VvStream *s, uint64_t timestamp)
 {
+    alloc_cookies(s);
     s->cookies[s->seq % VV_COOKIE_RING] = timestamp;
     return s->seq++;
 }
@@ -633,18 +647,23 @@ VvStream *vv_stream_new(VvEngine *e, uint32_t id, uint32_t coded_format,
     }
     s->pending = av_frame_alloc();
     s->copy_frame = av_frame_alloc();
-    s->cookies = g_new0(uint64_t, VV_COOKIE_RING);
     s->writer = vv_frame_writer_new();
     g_queue_init(&s->pkt_backlog);
-    if (!e->paused) {
-        vv_stream_start(s);
+    /*
+     * The worker starts with the first job (vv_stream_push()): a stream
+     * that is open and idle has no thread.  One made while the engine is
+     * paused (loaded by migration, maybe busy) starts when it resumes.
+     */
+    s->lazy = !e->paused;
+    if (e->paused) {
+        alloc_cookies(s);
     }
     return s;
 }
 
 void vv_stream_start(VvStream *s)
 {
-    if (!s->thread && !s->finished) {
+    if (!s->thread && !s->finished && !s->lazy) {
         s->abort = false;
         s->thread = g_thread_new("vv-stream", stream_worker, s);
     }
@@ -682,6 +701,10 @@ void vv_stream_push(VvStream *s, VvJob *job)
     }
     g_cond_signal(&s->cond);
     g_mutex_unlock(&s->lock);
+    s->lazy = false;
+    if (!s->e->paused) {
+        vv_stream_start(s);
+    }
 }
 
 static void drop_queue(GQueue *q, void (*drop)(void *, void *), void *opaque)
@@ -696,6 +719,9 @@ static void drop_queue(GQueue *q, void (*drop)(void *, void *), void *opaque)
 
 void vv_stream_stop(VvStream *s)
 {
+    if (s->e->paused) {
+        alloc_cookies(s);       /* to be saved */
+    }
     if (s->thread) {
         g_mutex_lock(&s->lock);
         s->abort = true;

@@ -100,7 +100,9 @@ struct VvStream {
     uint32_t id;
     GMutex lock;
     GCond cond;
-    GThread *thread;            /* NULL while the engine is paused */
+    GThread *thread;            /* NULL while the engine is paused, */
+                                /* and before the stream's first job */
+    bool lazy;                  /* no job yet: no worker to start */
     bool finished;              /* the worker carried out STREAM_DESTROY */
 
     /* set by the main thread, read by the worker */
@@ -111,6 +113,13 @@ struct VvStream {
 
     uint32_t mem_type[VV_QUEUE_COUNT];
     VvParams params[VV_QUEUE_COUNT];
+    /*
+     * The crop rectangle the guest's last GET_PARAMS of each queue
+     * returned: a driver sends it back from its cache, also after the
+     * device changed the crop through the other queue (encoder).
+     */
+    struct virtio_video_crop told_crop[VV_QUEUE_COUNT];
+    bool told[VV_QUEUE_COUNT];
     GHashTable *resources[VV_QUEUE_COUNT];  /* id -> VvBacking */
     GHashTable *queued[VV_QUEUE_COUNT];     /* ids queued and not back */
     bool draining;              /* a DRAIN is accepted and not finished */
@@ -159,7 +168,8 @@ struct VvStream {
     int cur_pix_fmt;
     bool have_format;
     uint64_t seq;               /* input buffers fed to the codec */
-    uint64_t *cookies;          /* seq -> guest timestamp (ring) */
+    uint64_t *cookies;          /* seq -> guest timestamp (ring), from */
+                                /* the first input on (see stream.c) */
 };
 
 #define VV_COOKIE_RING 4096
@@ -341,7 +351,10 @@ bool vv_frame_format_supported(int pix_fmt);
 /* Returns how many full-frame copies it took (0: failed). */
 unsigned vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
                         const VvParams *p, VvBacking *b);
-/* Read a raw frame laid out as @p from @b into @f (YUV420P, allocated). */
+/*
+ * Read the crop rectangle of a raw frame laid out as @p from @b into @f
+ * (YUV420P of the crop's size, allocated).
+ */
 bool vv_frame_read(const VvParams *p, const VvBacking *b, struct AVFrame *f);
 
 /* controls.c */

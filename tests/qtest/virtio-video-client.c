@@ -461,6 +461,99 @@ uint32_t vvc_set_params(VvcClient *c, uint32_t stream_id,
                    NULL, 0);
 }
 
+static char *params_diff(const char *what, const VvcParams *a,
+                         const VvcParams *b)
+{
+    if (!memcmp(a, b, sizeof(*a))) {
+        return NULL;
+    }
+    return g_strdup_printf("%s: format 0x%x %ux%u crop %ux%u+%u+%u "
+                           "planes %u (%u/%u) rate %u type %u became "
+                           "format 0x%x %ux%u crop %ux%u+%u+%u planes %u "
+                           "(%u/%u) rate %u type %u", what, a->format,
+                           a->frame_width, a->frame_height, a->crop_width,
+                           a->crop_height, a->crop_left, a->crop_top,
+                           a->num_planes, a->plane_size[0], a->stride[0],
+                           a->frame_rate, a->resource_type, b->format,
+                           b->frame_width, b->frame_height, b->crop_width,
+                           b->crop_height, b->crop_left, b->crop_top,
+                           b->num_planes, b->plane_size[0], b->stride[0],
+                           b->frame_rate, b->resource_type);
+}
+
+bool vvc_check_echo(VvcClient *c, uint32_t stream_id, uint32_t queue,
+                    bool ext, const VvcParams *stale, char **err)
+{
+    static const char *const how[] = {
+        "as read", "as V4L2 sees it (one plane)", "without crop",
+        "without buffer counts and frame rate", "stale",
+    };
+    VvcParams in, out, now_in, now_out, echo;
+    uint32_t type;
+    unsigned i, k;
+
+    if (vvc_get_params(c, stream_id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, ext,
+                       &in) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS ||
+        vvc_get_params(c, stream_id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, ext,
+                       &out) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS) {
+        *err = g_strdup("GET_PARAMS failed");
+        return false;
+    }
+    for (i = 0; i < G_N_ELEMENTS(how); i++) {
+        g_autofree char *diff = NULL;
+
+        echo = queue == VIRTIO_VIDEO_QUEUE_TYPE_INPUT ? in : out;
+        switch (i) {
+        case 1:
+            for (k = 1; k < echo.num_planes; k++) {
+                echo.plane_size[0] += echo.plane_size[k];
+                echo.plane_size[k] = echo.stride[k] = 0;
+            }
+            echo.num_planes = 1;
+            break;
+        case 2:
+            echo.crop_left = echo.crop_top = 0;
+            echo.crop_width = echo.crop_height = 0;
+            break;
+        case 3:
+            echo.min_buffers = echo.max_buffers = echo.frame_rate = 0;
+            break;
+        case 4:
+            if (!stale) {
+                continue;
+            }
+            /* a memory type is a request: the cached one is current */
+            echo = *stale;
+            echo.resource_type = queue == VIRTIO_VIDEO_QUEUE_TYPE_INPUT ?
+                                 in.resource_type : out.resource_type;
+            break;
+        }
+        type = vvc_set_params(c, stream_id, &echo, ext);
+        if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+            *err = g_strdup_printf("SET_PARAMS(0x%x) %s answered 0x%x",
+                                   queue, how[i], type);
+            return false;
+        }
+        if (vvc_get_params(c, stream_id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, ext,
+                           &now_in) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS ||
+            vvc_get_params(c, stream_id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, ext,
+                           &now_out) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS) {
+            *err = g_strdup("GET_PARAMS failed");
+            return false;
+        }
+        diff = params_diff("INPUT", &in, &now_in);
+        if (!diff) {
+            diff = params_diff("OUTPUT", &out, &now_out);
+        }
+        if (diff) {
+            *err = g_strdup_printf("SET_PARAMS(0x%x) %s changed %s", queue,
+                                   how[i], diff);
+            return false;
+        }
+    }
+    return true;
+}
+
 uint32_t vvc_get_control(VvcClient *c, uint32_t stream_id, uint32_t control,
                          uint32_t *value)
 {
@@ -1715,6 +1808,19 @@ static void resolution_changed(VvcDecoder *d)
     }
     if (!check_layout(d, &p)) {
         return;
+    }
+    if (d->o.echo_params) {
+        g_autofree char *err = NULL;
+        bool ext = !d->o.plain_params;
+
+        /* what drivers send back, the old size's params included */
+        if (!vvc_check_echo(d->c, d->sid, Q_OUT, ext,
+                            d->out_p.frame_width ? &d->out_p : NULL,
+                            &err) ||
+            !vvc_check_echo(d->c, d->sid, Q_IN, ext, NULL, &err)) {
+            fail(d, "%s", err);
+            return;
+        }
     }
     d->out_p = p;
     d->st->out = p;

@@ -173,6 +173,16 @@ uint32_t vvc_get_params(VvcClient *c, uint32_t stream_id, uint32_t queue,
 /* SET_PARAMS(_EXT) with @p (p->queue_type selects the queue). */
 uint32_t vvc_set_params(VvcClient *c, uint32_t stream_id,
                         const VvcParams *p, bool ext);
+/*
+ * Send back what GET_PARAMS(_EXT) of @queue returns, in each way drivers
+ * do: as read, as V4L2 sees it (one plane of all the bytes), without the
+ * crop, without buffer counts and frame rate, and (when not NULL) @stale,
+ * params of @queue the device reported earlier (sent with the current
+ * resource_type, which SET_PARAMS_EXT sets).  Each must be accepted and
+ * leave both queues' params as they were; false and *err otherwise.
+ */
+bool vvc_check_echo(VvcClient *c, uint32_t stream_id, uint32_t queue,
+                    bool ext, const VvcParams *stale, char **err);
 void vvc_params_decode(const uint8_t *buf, bool ext, VvcParams *p);
 void vvc_params_encode(const VvcParams *p, bool ext, uint8_t *buf);
 
@@ -329,6 +339,8 @@ typedef struct VvcDecodeOpts {
     bool sg_entries;            /* 4 KiB SG entries, non-ascending */
     bool guard;                 /* guard pages around every resource */
     bool plain_params;          /* GET/SET_PARAMS 0x108/0x109, not _EXT */
+    /* at each resolution change, vvc_check_echo() on both queues */
+    bool echo_params;
     unsigned num_inputs;        /* 0: 8 */
     unsigned extra_outputs;     /* outputs beyond max(min_buffers, 4) */
     /* scenario hooks, 0: off */

@@ -150,8 +150,106 @@ static void test_encode_bad_input(void *obj, void *data,
     }
 }
 
+/*
+ * The picture sizes a guest's driver means, however it says them (issue
+ * #20): the sequences of VvcEncodeSizes, at sizes that are and are not
+ * multiples of 16, each decoded on the host at the source's size (checked
+ * for every picture by vvc_encode_run()) with PSNR above 30 dB.
+ */
+typedef struct SizesCase {
+    uint32_t format;
+    VvcEncodeSizes sizes;
+} SizesCase;
+
+static void test_encode_sizes(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const struct {
+        uint32_t w, h, frames;
+    } sizes[] = {
+        { 640, 360, 8 },
+        { 854, 480, 5 },
+        { 1920, 1080, 3 },
+    };
+    const SizesCase *sc = data;
+    QVirtioVideo *v = obj;
+    size_t i;
+
+    if (skip_decoder(v)) {
+        return;
+    }
+    for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        VvcEncodeCase t = base(sc->format);
+        VvcEncodeResult r;
+
+        t.width = sizes[i].w;
+        t.height = sizes[i].h;
+        t.frames = sizes[i].frames;
+        t.bitrate = t.width * t.height * 4;
+        t.out_size = 4 * 1024 * 1024;
+        t.sizes = sc->sizes;
+        if (t.sizes == VVC_SIZES_RAW_CROP) {
+            /* the picture inside a larger frame */
+            t.crop_left = 16;
+            t.crop_top = 8;
+        }
+        if (!run(v, &t, &r)) {
+            return;
+        }
+        g_test_message("%ux%u: decoded at the source's size", t.width,
+                       t.height);
+        g_assert_cmpuint(r.packets, ==, t.frames);
+        g_assert_cmpfloat(r.psnr_min, >, 30.0);
+        g_array_free(r.keyframes, true);
+    }
+}
+
+/* Params the device reported, sent back, change nothing. */
+static void test_encode_echo(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree char *err = NULL;
+    VvcClient *c;
+    bool ok;
+
+    if (skip_decoder(obj)) {
+        return;
+    }
+    c = vvc_new(&qvirtio_video_vvc_ops, obj);
+    ok = vvc_encode_echo(c, 1, &err);
+    vvc_free(c);
+    if (!ok) {
+        g_test_message("%s", err);
+        g_test_fail();
+    }
+}
+
+/* Bad sizes and crop rectangles, before and after encoding started. */
+static void test_encode_bad_params(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    g_autofree char *err = NULL;
+    VvcClient *c;
+    bool ok;
+
+    if (skip_decoder(obj)) {
+        return;
+    }
+    c = vvc_new(&qvirtio_video_vvc_ops, obj);
+    vvc_set_timeout(c, 60000);
+    ok = vvc_encode_bad_params(c, 1, &err);
+    vvc_free(c);
+    if (!ok) {
+        g_test_message("%s", err);
+        g_test_fail();
+    }
+}
+
 static void register_virtio_video_enc_test(void)
 {
+    static const char *const how[] = {
+        [VVC_SIZES_CACHED] = "cached",
+        [VVC_SIZES_RAW_CROP] = "raw-crop",
+    };
+    static SizesCase sizes_cases[4 * 2];
     static const struct {
         const char *name;
         uint32_t format;
@@ -167,10 +265,27 @@ static void register_virtio_video_enc_test(void)
         QOSGraphTestOptions opts = {
             .arg = GUINT_TO_POINTER(formats[i].format),
         };
+        VvcEncodeSizes k;
 
         qos_add_test(formats[i].name, "virtio-video-encoder", test_encode,
                      &opts);
+        for (k = VVC_SIZES_CACHED; k <= VVC_SIZES_RAW_CROP; k++) {
+            SizesCase *sc = &sizes_cases[2 * i + k - VVC_SIZES_CACHED];
+            g_autofree char *name = g_strdup_printf("encode-sizes/%s/%s",
+                                                    formats[i].name + 7,
+                                                    how[k]);
+            QOSGraphTestOptions sopts = { .arg = sc };
+
+            sc->format = formats[i].format;
+            sc->sizes = k;
+            qos_add_test(name, "virtio-video-encoder", test_encode_sizes,
+                         &sopts);
+        }
     }
+    qos_add_test("encode-echo", "virtio-video-encoder", test_encode_echo,
+                 NULL);
+    qos_add_test("encode-bad-params", "virtio-video-encoder",
+                 test_encode_bad_params, NULL);
     qos_add_test("encode-720p", "virtio-video-encoder", test_encode_720p,
                  NULL);
     qos_add_test("encode-bad-input", "virtio-video-encoder",

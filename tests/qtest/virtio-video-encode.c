@@ -27,15 +27,24 @@
 #define ENC_IN_BUFS     8
 #define ENC_OUT_BUFS    4
 
+#define ALIGN16(x)      (((x) + 15) & ~15u)
+
+size_t vvc_yuv420_size(uint32_t width, uint32_t height)
+{
+    return (size_t)width * height +
+           2 * (size_t)((width + 1) / 2) * ((height + 1) / 2);
+}
+
 uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
                          uint32_t frames, char **err)
 {
-    size_t frame_size = (size_t)width * height * 3 / 2;
+    size_t frame_size = vvc_yuv420_size(width, height);
     g_autofree char *dir = g_build_filename(g_get_tmp_dir(),
                                             "virtio-video-test", NULL);
     g_autofree char *path = g_strdup_printf("%s/testsrc2-%ux%u-%u-%u.yuv",
                                             dir, width, height, fps, frames);
     g_autofree char *tmp = g_strdup_printf("%s.%d", path, (int)getpid());
+    g_autofree char *crop = NULL;
     g_autofree char *cmd = NULL;
     g_autofree char *out = NULL;
     uint8_t *data = NULL;
@@ -48,10 +57,15 @@ uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
     }
     g_free(data);
     g_mkdir_with_parents(dir, 0700);
+    /* testsrc2 makes even sizes: an odd one is cut out of the next size */
+    if ((width | height) & 1) {
+        crop = g_strdup_printf(" -vf crop=%u:%u:0:0:exact=1", width, height);
+    }
     cmd = g_strdup_printf("ffmpeg -nostdin -hide_banner -loglevel error -y "
-                          "-f lavfi -i testsrc2=size=%ux%u:rate=%u "
+                          "-f lavfi -i testsrc2=size=%ux%u:rate=%u%s "
                           "-frames:v %u -pix_fmt yuv420p -f rawvideo %s",
-                          width, height, fps, frames, tmp);
+                          (width + 1) & ~1u, (height + 1) & ~1u, fps,
+                          crop ? crop : "", frames, tmp);
     if (!g_spawn_command_line_sync(cmd, NULL, &out, &status, NULL) ||
         !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
         g_rename(tmp, path) != 0 ||
@@ -65,23 +79,28 @@ uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
     return data;
 }
 
-/* Pack source picture @src (yuv420p, tight) into the device's layout. */
+/*
+ * Pack source picture @src (yuv420p, tight) into the device's layout, at
+ * the params' crop offset (even: whole chroma samples).
+ */
 static void pack_frame(const VvcParams *p, uint32_t raw_format,
                        const uint8_t *src, uint32_t w, uint32_t h,
                        uint8_t *dst)
 {
-    const uint8_t *sy = src, *su = src + w * h, *sv = su + w * h / 4;
+    uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2, x, y;
+    const uint8_t *sy = src, *su = src + w * h, *sv = su + cw * ch;
     size_t off1 = p->plane_size[0], off2 = off1 + p->plane_size[1];
-    uint32_t cw = w / 2, ch = h / 2, x, y;
+    uint32_t left = p->crop_left, top = p->crop_top;
 
     for (y = 0; y < h; y++) {
-        memcpy(dst + y * p->stride[0], sy + y * w, w);
+        memcpy(dst + (top + y) * p->stride[0] + left, sy + y * w, w);
     }
     for (y = 0; y < ch; y++) {
         const uint8_t *u = su + y * cw, *v = sv + y * cw;
+        uint32_t row = top / 2 + y;
 
         if (raw_format == VIRTIO_VIDEO_FORMAT_NV12) {
-            uint8_t *uv = dst + off1 + y * p->stride[1];
+            uint8_t *uv = dst + off1 + row * p->stride[1] + left;
 
             for (x = 0; x < cw; x++) {
                 uv[2 * x] = u[x];
@@ -90,8 +109,10 @@ static void pack_frame(const VvcParams *p, uint32_t raw_format,
         } else {
             bool swap = raw_format == VIRTIO_VIDEO_FORMAT_YVU420;
 
-            memcpy(dst + off1 + y * p->stride[1], swap ? v : u, cw);
-            memcpy(dst + off2 + y * p->stride[2], swap ? u : v, cw);
+            memcpy(dst + off1 + row * p->stride[1] + left / 2, swap ? v : u,
+                   cw);
+            memcpy(dst + off2 + row * p->stride[2] + left / 2, swap ? u : v,
+                   cw);
         }
     }
 }
@@ -115,12 +136,13 @@ static double plane_sse(const uint8_t *a, int a_stride, const uint8_t *b,
 static double psnr(const AVFrame *f, const uint8_t *src, uint32_t w,
                    uint32_t h)
 {
+    uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
     double sse = plane_sse(f->data[0], f->linesize[0], src, w, w, h) +
-                 plane_sse(f->data[1], f->linesize[1], src + w * h, w / 2,
-                           w / 2, h / 2) +
-                 plane_sse(f->data[2], f->linesize[2], src + w * h * 5 / 4,
-                           w / 2, w / 2, h / 2);
-    double mse = sse / (w * h * 1.5);
+                 plane_sse(f->data[1], f->linesize[1], src + w * h, cw,
+                           cw, ch) +
+                 plane_sse(f->data[2], f->linesize[2],
+                           src + w * h + cw * ch, cw, cw, ch);
+    double mse = sse / vvc_yuv420_size(w, h);
 
     return mse > 0 ? 10 * log10(255.0 * 255.0 / mse) : 100;
 }
@@ -150,6 +172,7 @@ typedef struct Checker {
     uint32_t w, h;
     unsigned decoded;
     double psnr_sum, psnr_min;
+    int bad_w, bad_h;           /* a picture not of the source's size */
 } Checker;
 
 static enum AVCodecID codec_id(uint32_t format)
@@ -171,8 +194,17 @@ static enum AVCodecID codec_id(uint32_t format)
 static void checker_collect(Checker *k)
 {
     while (avcodec_receive_frame(k->dec, k->frame) == 0) {
-        const uint8_t *src = k->src + (size_t)k->decoded * k->w * k->h * 3 / 2;
-        double p = psnr(k->frame, src, k->w, k->h);
+        const uint8_t *src = k->src +
+                             k->decoded * vvc_yuv420_size(k->w, k->h);
+        double p;
+
+        if (k->frame->width != (int)k->w || k->frame->height != (int)k->h) {
+            k->bad_w = k->frame->width;
+            k->bad_h = k->frame->height;
+            av_frame_unref(k->frame);
+            continue;
+        }
+        p = psnr(k->frame, src, k->w, k->h);
 
         k->psnr_sum += p;
         k->psnr_min = k->decoded ? MIN(k->psnr_min, p) : p;
@@ -193,6 +225,205 @@ static void checker_feed(Checker *k, const uint8_t *data, size_t len)
     checker_collect(k);
 }
 
+static bool get_both(VvcClient *c, uint32_t sid, VvcParams *in,
+                     VvcParams *out)
+{
+    return vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, in) ==
+           VIRTIO_VIDEO_RESP_OK_GET_PARAMS &&
+           vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true,
+                          out) == VIRTIO_VIDEO_RESP_OK_GET_PARAMS;
+}
+
+static bool set_ok(VvcClient *c, uint32_t sid, const VvcParams *p,
+                   const char *what, char **err)
+{
+    uint32_t type = vvc_set_params(c, sid, p, true);
+
+    if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+        *err = g_strdup_printf("SET_PARAMS_EXT(%s) answered 0x%x", what,
+                               type);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * A driver that keeps what GET_PARAMS returned and sends it back (the
+ * v3 drivers of protocol.md 10.4, issue #20): every SET starts from the
+ * cached params of its queue, and is followed by GET_PARAMS of both
+ * queues, except after the crop selection (its queue only).
+ */
+static bool setup_cached(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
+                         size_t out_size, char **err)
+{
+    uint32_t mem = t->in_object ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
+                                : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    VvcParams in, out, p;
+    unsigned k;
+
+    /* open() */
+    if (!get_both(c, sid, &in, &out)) {
+        goto get_failed;
+    }
+    /* S_FMT(CAPTURE, coded format, width x height, sizeimage) */
+    p = out;
+    p.format = t->format;
+    p.frame_width = t->sfmt_width ? t->sfmt_width : t->width;
+    p.frame_height = t->sfmt_height ? t->sfmt_height : t->height;
+    p.num_planes = 1;
+    p.plane_size[0] = out_size;
+    p.stride[0] = 0;
+    p.frame_rate = 0;
+    if (!set_ok(c, sid, &p, "OUTPUT, S_FMT", err)) {
+        return false;
+    }
+    if (!get_both(c, sid, &in, &out)) {
+        goto get_failed;
+    }
+    /* S_FMT(OUTPUT, raw format, width x height): V4L2's one plane */
+    p = in;
+    p.format = t->raw_format;
+    p.frame_width = t->sfmt_width ? t->sfmt_width : t->width;
+    p.frame_height = t->sfmt_height ? t->sfmt_height : t->height;
+    for (k = 1; k < p.num_planes; k++) {
+        p.plane_size[0] += p.plane_size[k];
+        p.plane_size[k] = p.stride[k] = 0;
+    }
+    p.num_planes = 1;
+    p.frame_rate = 0;
+    if (!set_ok(c, sid, &p, "INPUT, S_FMT", err)) {
+        return false;
+    }
+    if (!get_both(c, sid, &in, &out)) {
+        goto get_failed;
+    }
+    /* S_PARM: the cached params, aligned size and all, with the rate */
+    p = in;
+    p.frame_rate = t->fps;
+    if (!set_ok(c, sid, &p, "INPUT, S_PARM", err)) {
+        return false;
+    }
+    if (!get_both(c, sid, &in, &out)) {
+        goto get_failed;
+    }
+    /* S_SELECTION(OUTPUT, CROP): into the bitstream queue's params */
+    p = out;
+    p.crop_left = p.crop_top = 0;
+    p.crop_width = t->width;
+    p.crop_height = t->height;
+    if (!set_ok(c, sid, &p, "OUTPUT, S_SELECTION", err)) {
+        return false;
+    }
+    if (vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true,
+                       &out) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS) {
+        goto get_failed;
+    }
+    /* REQBUFS on both queues: the cached params with the memory type */
+    p = in;
+    p.resource_type = mem;
+    if (!set_ok(c, sid, &p, "INPUT, REQBUFS", err)) {
+        return false;
+    }
+    p = out;
+    p.resource_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    return set_ok(c, sid, &p, "OUTPUT, REQBUFS", err);
+
+get_failed:
+    *err = g_strdup("GET_PARAMS_EXT failed");
+    return false;
+}
+
+/*
+ * Set the stream's formats and sizes as t->sizes says; the INPUT params
+ * that result in @inp, checked.
+ */
+static bool setup_sizes(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
+                        size_t out_size, VvcParams *inp, char **err)
+{
+    uint32_t left = t->sizes == VVC_SIZES_RAW_CROP ? t->crop_left : 0;
+    uint32_t top = t->sizes == VVC_SIZES_RAW_CROP ? t->crop_top : 0;
+    VvcParams p = { 0 }, outp;
+
+    if (t->sizes == VVC_SIZES_CACHED) {
+        if (!setup_cached(c, sid, t, out_size, err)) {
+            return false;
+        }
+        goto check;
+    }
+    /* the V4L2 order: CAPTURE (coded) format, OUTPUT (raw) format, S_PARM */
+    p.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+    p.format = t->format;
+    p.num_planes = 1;
+    p.plane_size[0] = out_size;
+    if (!set_ok(c, sid, &p, "OUTPUT", err)) {
+        return false;
+    }
+    memset(&p, 0, sizeof(p));
+    p.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+    p.format = t->raw_format;
+    p.frame_width = t->width;
+    p.frame_height = t->height;
+    if (t->sizes == VVC_SIZES_RAW_CROP) {
+        /* the whole aligned frame first, then the crop */
+        p.frame_width = ALIGN16(left + t->width);
+        p.frame_height = ALIGN16(top + t->height);
+    }
+    p.frame_rate = t->fps;
+    p.num_planes = 1;
+    p.resource_type = t->in_object ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
+                                   : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    if (!set_ok(c, sid, &p, "INPUT", err)) {
+        return false;
+    }
+    if (t->sizes == VVC_SIZES_RAW_CROP) {
+        if (vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true,
+                           &p) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS) {
+            *err = g_strdup("GET_PARAMS_EXT(INPUT) failed");
+            return false;
+        }
+        p.crop_left = left;
+        p.crop_top = top;
+        p.crop_width = t->width;
+        p.crop_height = t->height;
+        if (!set_ok(c, sid, &p, "INPUT, crop", err) ||
+            !vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true,
+                            NULL, err) ||
+            !vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true,
+                            NULL, err)) {
+            return false;
+        }
+    }
+
+check:
+    if (!get_both(c, sid, inp, &outp)) {
+        *err = g_strdup("GET_PARAMS_EXT failed");
+        return false;
+    }
+    if (inp->format != t->raw_format || inp->crop_left != left ||
+        inp->crop_top != top || inp->crop_width != t->width ||
+        inp->crop_height != t->height || inp->frame_rate != t->fps ||
+        inp->frame_width < left + t->width ||
+        inp->frame_height < top + t->height) {
+        *err = g_strdup_printf("INPUT params not taken: format 0x%x %ux%u "
+                               "crop %ux%u+%u+%u @%u", inp->format,
+                               inp->frame_width, inp->frame_height,
+                               inp->crop_width, inp->crop_height,
+                               inp->crop_left, inp->crop_top,
+                               inp->frame_rate);
+        return false;
+    }
+    if (outp.format != t->format || outp.frame_width != t->width ||
+        outp.frame_height != t->height ||
+        outp.crop_width != t->width || outp.crop_height != t->height) {
+        *err = g_strdup_printf("OUTPUT params: format 0x%x %ux%u crop %ux%u",
+                               outp.format, outp.frame_width,
+                               outp.frame_height, outp.crop_width,
+                               outp.crop_height);
+        return false;
+    }
+    return true;
+}
+
 bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
                     VvcEncodeResult *r, char **err)
 {
@@ -201,11 +432,11 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     g_autofree uint8_t *pkt_buf = NULL;
     VvcResource *in[ENC_IN_BUFS] = { 0 }, *out[ENC_OUT_BUFS] = { 0 };
     uint32_t in_tag[ENC_IN_BUFS] = { 0 }, out_tag[ENC_OUT_BUFS] = { 0 };
-    size_t frame_size = (size_t)t->width * t->height * 3 / 2;
+    size_t frame_size = vvc_yuv420_size(t->width, t->height);
     size_t out_size = t->out_size ? t->out_size : 1024 * 1024;
     const AVCodec *codec = avcodec_find_decoder(codec_id(t->format));
     Checker k = { 0 };
-    VvcParams p = { 0 }, inp;
+    VvcParams inp;
     uint32_t next = 0, drain_tag = 0, type, in_size, i;
     bool eos = false, ok = false, hooked = false;
     gint64 t_start = 0;
@@ -240,34 +471,8 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
         FAIL("STREAM_CREATE: 0x%x", type);
     }
-    /* the V4L2 order: CAPTURE (coded) format, OUTPUT (raw) format, S_PARM */
-    p.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
-    p.format = t->format;
-    p.num_planes = 1;
-    p.plane_size[0] = out_size;
-    if (vvc_set_params(c, sid, &p, true) != VIRTIO_VIDEO_RESP_OK_NODATA) {
-        FAIL("SET_PARAMS_EXT(OUTPUT) refused");
-    }
-    memset(&p, 0, sizeof(p));
-    p.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
-    p.format = t->raw_format;
-    p.frame_width = t->width;
-    p.frame_height = t->height;
-    p.frame_rate = t->fps;
-    p.num_planes = 1;
-    p.resource_type = t->in_object ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
-                                   : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-    if (vvc_set_params(c, sid, &p, true) != VIRTIO_VIDEO_RESP_OK_NODATA) {
-        FAIL("SET_PARAMS_EXT(INPUT) refused");
-    }
-    if (vvc_get_params(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &inp) !=
-        VIRTIO_VIDEO_RESP_OK_GET_PARAMS) {
-        FAIL("GET_PARAMS_EXT(INPUT) failed");
-    }
-    if (inp.format != t->raw_format || inp.crop_width != t->width ||
-        inp.crop_height != t->height || inp.frame_rate != t->fps) {
-        FAIL("INPUT params not taken: format 0x%x %ux%u @%u", inp.format,
-             inp.crop_width, inp.crop_height, inp.frame_rate);
+    if (!setup_sizes(c, sid, t, out_size, &inp, err)) {
+        goto out;
     }
     in_size = 0;
     for (i = 0; i < inp.num_planes; i++) {
@@ -480,6 +685,10 @@ bool vvc_encode_run(VvcClient *c, uint32_t sid, const VvcEncodeCase *t,
     /* flush the host decoder */
     avcodec_send_packet(k.dec, NULL);
     checker_collect(&k);
+    if (k.bad_w) {
+        FAIL("the host decoder gives %dx%d pictures of a %ux%u source",
+             k.bad_w, k.bad_h, t->width, t->height);
+    }
     if (k.decoded != t->frames - r->err_buffers && !r->err_buffers) {
         FAIL("%u frames in, %u packets, %u decoded on the host", t->frames,
              r->packets, k.decoded);
@@ -588,6 +797,312 @@ bool vvc_encode_bad_input(VvcClient *c, uint32_t sid, char **err)
         if (type != VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER) {
             FAIL("SET_PARAMS_EXT(INPUT, 0x%x %ux%u @%u): 0x%x", p.format,
                  p.frame_width, p.frame_height, p.frame_rate, type);
+        }
+    }
+    ok = true;
+out:
+    vvc_stream_destroy(c, sid);
+    return ok;
+}
+
+/* A SET_PARAMS_EXT that must fail with @want and change nothing. */
+static bool refused(VvcClient *c, uint32_t sid, const VvcParams *p,
+                    uint32_t want, const char *what, char **err)
+{
+    VvcParams in, out, now_in, now_out;
+    uint32_t type;
+
+    if (!get_both(c, sid, &in, &out)) {
+        *err = g_strdup("GET_PARAMS_EXT failed");
+        return false;
+    }
+    type = vvc_set_params(c, sid, p, true);
+    if (type != want) {
+        *err = g_strdup_printf("%s: SET_PARAMS_EXT(0x%x, 0x%x %ux%u crop "
+                               "%ux%u+%u+%u) answered 0x%x, expected 0x%x",
+                               what, p->queue_type, p->format,
+                               p->frame_width, p->frame_height,
+                               p->crop_width, p->crop_height, p->crop_left,
+                               p->crop_top, type, want);
+        return false;
+    }
+    if (!get_both(c, sid, &now_in, &now_out)) {
+        *err = g_strdup("GET_PARAMS_EXT failed");
+        return false;
+    }
+    if (memcmp(&in, &now_in, sizeof(in)) ||
+        memcmp(&out, &now_out, sizeof(out))) {
+        *err = g_strdup_printf("%s: refused, but the params changed", what);
+        return false;
+    }
+    return true;
+}
+
+static VvcParams raw_params(uint32_t w, uint32_t h, uint32_t left,
+                            uint32_t top, uint32_t cw, uint32_t ch)
+{
+    return (VvcParams) {
+        .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+        .format = VIRTIO_VIDEO_FORMAT_NV12,
+        .frame_width = w, .frame_height = h,
+        .crop_left = left, .crop_top = top,
+        .crop_width = cw, .crop_height = ch,
+    };
+}
+
+bool vvc_encode_bad_params(VvcClient *c, uint32_t sid, char **err)
+{
+    static const struct {
+        const char *what;
+        uint32_t w, h, left, top, cw, ch;
+    } bad_raw[] = {
+        { "crop wider than the frame", 320, 240, 0, 0, 336, 240 },
+        { "crop past the right edge", 320, 240, 300, 0, 32, 32 },
+        { "crop past the bottom edge", 320, 240, 0, 230, 32, 32 },
+        { "crop of zero width", 320, 240, 0, 0, 0, 120 },
+        { "crop of zero height", 320, 240, 0, 0, 160, 0 },
+        { "crop offset but no size", 320, 240, 16, 16, 0, 0 },
+        { "odd crop left", 320, 240, 1, 0, 160, 120 },
+        { "odd crop top", 320, 240, 0, 3, 160, 120 },
+        { "crop smaller than 16x16", 320, 240, 0, 0, 8, 8 },
+        { "odd size for H.264", 321, 241, 0, 0, 0, 0 },
+        { "odd crop width for H.264", 320, 240, 0, 0, 161, 120 },
+        { "frame width 0", 0, 240, 0, 0, 0, 0 },
+        { "crop outside a new frame", 640, 360, 0, 0, 640, 368 },
+    };
+    VvcParams p, in, out;
+    VvcResource *res_in = NULL, *res_out = NULL;
+    uint32_t type, in_size = 0, zero = 0, tag;
+    bool ok = false, vp8;
+    size_t i;
+
+    type = vvc_stream_create(c, sid, 0, 0, VIRTIO_VIDEO_FORMAT_H264,
+                             "bad-params");
+    if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+        FAIL("STREAM_CREATE: 0x%x", type);
+    }
+    p = raw_params(320, 240, 0, 0, 0, 0);
+    if (!set_ok(c, sid, &p, "INPUT 320x240", err)) {
+        goto out;
+    }
+    for (i = 0; i < G_N_ELEMENTS(bad_raw); i++) {
+        p = raw_params(bad_raw[i].w, bad_raw[i].h, bad_raw[i].left,
+                       bad_raw[i].top, bad_raw[i].cw, bad_raw[i].ch);
+        if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                     bad_raw[i].what, err)) {
+            goto out;
+        }
+    }
+
+    /* crop rectangles in the bitstream queue's params */
+    if (!get_both(c, sid, &in, &out)) {
+        FAIL("GET_PARAMS_EXT failed");
+    }
+    p = out;
+    p.crop_width = 400;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                 "OUTPUT crop wider than the raw frame", err)) {
+        goto out;
+    }
+    p = out;
+    p.crop_left = 2;
+    p.crop_top = 1;
+    p.crop_width = 160;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                 "OUTPUT crop at an odd offset", err)) {
+        goto out;
+    }
+    p = out;
+    p.crop_height = 0;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                 "OUTPUT crop of zero height", err)) {
+        goto out;
+    }
+
+    /* odd sizes: fine for VP8, so H.264 cannot be chosen over them */
+    p = out;
+    p.format = VIRTIO_VIDEO_FORMAT_VP8;
+    vp8 = vvc_set_params(c, sid, &p, true) == VIRTIO_VIDEO_RESP_OK_NODATA;
+    if (vp8) {
+        p = raw_params(321, 241, 0, 0, 0, 0);
+        if (!set_ok(c, sid, &p, "INPUT 321x241 for VP8", err) ||
+            !get_both(c, sid, &in, &out)) {
+            goto out;
+        }
+        if (in.crop_width != 321 || in.crop_height != 241 ||
+            in.frame_width != 336 || in.frame_height != 256 ||
+            out.frame_width != 321 || out.frame_height != 241) {
+            FAIL("321x241: frame %ux%u crop %ux%u, OUTPUT %ux%u",
+                 in.frame_width, in.frame_height, in.crop_width,
+                 in.crop_height, out.frame_width, out.frame_height);
+        }
+        p = out;
+        p.format = VIRTIO_VIDEO_FORMAT_H264;
+        if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                     "H.264 for a 321x241 picture", err)) {
+            goto out;
+        }
+        p = raw_params(320, 240, 0, 0, 0, 0);
+        if (!set_ok(c, sid, &p, "INPUT 320x240", err) ||
+            !get_both(c, sid, &in, &out)) {
+            goto out;
+        }
+        p = out;
+        p.format = VIRTIO_VIDEO_FORMAT_H264;
+        if (!set_ok(c, sid, &p, "OUTPUT H.264", err)) {
+            goto out;
+        }
+    }
+
+    /*
+     * Input buffers exist: a new crop inside the same frame is fine, a new
+     * frame layout is not.
+     */
+    if (!get_both(c, sid, &in, &out)) {
+        FAIL("GET_PARAMS_EXT failed");
+    }
+    for (i = 0; i < in.num_planes; i++) {
+        in_size += in.plane_size[i];
+    }
+    res_in = vvc_resource_alloc(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                in_size, false, false);
+    res_out = vvc_resource_alloc(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                 256 * 1024, false, false);
+    if (vvc_resource_create(c, res_in) != VIRTIO_VIDEO_RESP_OK_NODATA ||
+        vvc_resource_create(c, res_out) != VIRTIO_VIDEO_RESP_OK_NODATA) {
+        FAIL("RESOURCE_CREATE refused");
+    }
+    p = raw_params(640, 480, 0, 0, 0, 0);
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                 "new frame size with input buffers", err)) {
+        goto out;
+    }
+    /* each SET followed by GETs, as drivers do */
+    p = in;
+    p.crop_left = 16;
+    p.crop_top = 16;
+    p.crop_width = 288;
+    p.crop_height = 208;
+    if (!set_ok(c, sid, &p, "INPUT crop with input buffers", err) ||
+        !get_both(c, sid, &in, &out)) {
+        goto out;
+    }
+    if (in.crop_width != 288 || out.crop_left != 16) {
+        FAIL("crop 288x208+16+16 not taken");
+    }
+    p.crop_left = p.crop_top = 0;
+    p.crop_width = 320;
+    p.crop_height = 240;
+    if (!set_ok(c, sid, &p, "INPUT crop back", err) ||
+        !get_both(c, sid, &in, &out)) {
+        goto out;
+    }
+    if (in.crop_width != 320 || in.crop_left != 0 ||
+        out.frame_width != 320) {
+        FAIL("crop 320x240 not taken back");
+    }
+
+    /* encoding started: the size is fixed, what was reported comes back */
+    vvc_resource_queue_async(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                             res_out->id, 0, 1, &zero);
+    tag = vvc_resource_queue_async(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                   res_in->id, 1, 1, &in_size);
+    {
+        g_autoptr(VvcMsg) m = vvc_wait_tag(c, tag);
+
+        if (!m || m->type != VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE) {
+            FAIL("input frame answered 0x%x", m ? m->type : 0);
+        }
+    }
+    if (!get_both(c, sid, &in, &out)) {
+        FAIL("GET_PARAMS_EXT failed");
+    }
+    p = raw_params(640, 480, 0, 0, 0, 0);
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                 "new frame size after encoding started", err)) {
+        goto out;
+    }
+    p = in;
+    p.crop_width = 160;
+    p.crop_height = 120;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                 "INPUT crop after encoding started", err)) {
+        goto out;
+    }
+    p = out;
+    p.crop_width = 160;
+    p.crop_height = 120;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+                 "OUTPUT crop after encoding started", err)) {
+        goto out;
+    }
+    p = in;
+    p.crop_left = 1;
+    if (!refused(c, sid, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+                 "odd crop after encoding started", err)) {
+        goto out;
+    }
+    if (!vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, NULL,
+                        err) ||
+        !vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true, NULL,
+                        err)) {
+        goto out;
+    }
+    ok = true;
+out:
+    /* outstanding buffers come back through the destroy */
+    vvc_stream_destroy(c, sid);
+    vvc_flush_stash(c);
+    if (res_in) {
+        vvc_resource_release(c, res_in);
+    }
+    if (res_out) {
+        vvc_resource_release(c, res_out);
+    }
+    return ok;
+}
+
+bool vvc_encode_echo(VvcClient *c, uint32_t sid, char **err)
+{
+    static const struct {
+        uint32_t w, h, left, top, cw, ch;
+    } sizes[] = {
+        { 0, 0, 0, 0, 0, 0 },                   /* the defaults */
+        { 854, 480, 0, 0, 0, 0 },
+        { 1920, 1080, 0, 0, 0, 0 },
+        { 672, 384, 16, 8, 640, 360 },
+    };
+    VvcParams p;
+    uint32_t type;
+    bool ok = false;
+    size_t i;
+    int ext;
+
+    type = vvc_stream_create(c, sid, 0, 0, VIRTIO_VIDEO_FORMAT_H264, "echo");
+    if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+        FAIL("STREAM_CREATE: 0x%x", type);
+    }
+    for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        if (sizes[i].w) {
+            p = raw_params(sizes[i].w, sizes[i].h, sizes[i].left,
+                           sizes[i].top, sizes[i].cw, sizes[i].ch);
+            p.frame_rate = 25;
+            if (!set_ok(c, sid, &p, "INPUT", err)) {
+                goto out;
+            }
+        }
+        for (ext = 0; ext < 2; ext++) {
+            if (!vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, ext,
+                                NULL, err) ||
+                !vvc_check_echo(c, sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, ext,
+                                NULL, err)) {
+                char *msg = g_strdup_printf("%ux%u: %s", sizes[i].w,
+                                            sizes[i].h, *err);
+
+                g_free(*err);
+                *err = msg;
+                goto out;
+            }
         }
     }
     ok = true;

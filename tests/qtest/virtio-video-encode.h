@@ -16,6 +16,24 @@
 
 #include "virtio-video-client.h"
 
+/* How an encode test sets the picture size (docs/devel/virtio-video.rst). */
+typedef enum VvcEncodeSizes {
+    /* SET_PARAMS(INPUT, width x height), crop rectangle all zero */
+    VVC_SIZES_PLAIN,
+    /*
+     * A driver that sends back the params GET_PARAMS gave it: S_FMT with
+     * sfmt_width x sfmt_height (0: width x height) and the cached (stale)
+     * crop, S_PARM and REQBUFS with the aligned size read back, and V4L2's
+     * crop selection (width x height) in the bitstream queue's params.
+     */
+    VVC_SIZES_CACHED,
+    /*
+     * The frame first (left + width, top + height, aligned to 16), then
+     * the crop rectangle in the raw queue's params at crop_left, crop_top.
+     */
+    VVC_SIZES_RAW_CROP,
+} VvcEncodeSizes;
+
 typedef struct VvcEncodeCase {
     uint32_t format;            /* coded VIRTIO_VIDEO_FORMAT_* */
     uint32_t raw_format;        /* NV12, YUV420 or YVU420 */
@@ -29,6 +47,9 @@ typedef struct VvcEncodeCase {
     uint32_t bitrate2;
     size_t out_size;            /* bitstream buffer size, 0: 1 MiB */
     bool sg;                    /* buffers as many small entries */
+    VvcEncodeSizes sizes;
+    uint32_t sfmt_width, sfmt_height;   /* VVC_SIZES_CACHED */
+    uint32_t crop_left, crop_top;       /* VVC_SIZES_RAW_CROP (even) */
     /*
      * Benchmark mode: write this many distinct frames into as many input
      * buffers once and queue them round and round; no packet is read back
@@ -60,14 +81,19 @@ typedef struct VvcEncodeResult {
     double seconds;             /* first frame queued to the EOS buffer */
 } VvcEncodeResult;
 
+/* Bytes of a tightly packed yuv420p picture (odd sizes round up). */
+size_t vvc_yuv420_size(uint32_t width, uint32_t height);
+
 /* The source pictures: ffmpeg testsrc2, yuv420p, made once per size. */
 uint8_t *vvc_test_frames(uint32_t width, uint32_t height, uint32_t fps,
                          uint32_t frames, char **err);
 
 /*
  * Run @t on stream @stream_id: set up, encode every frame, drain, destroy.
- * Fills @r (free r->keyframes with g_array_free).  Returns false and a
- * message in @err if the device misbehaved.
+ * Every packet is decoded on the host by libavcodec: each picture must
+ * have the source's size.  Fills @r (free r->keyframes with
+ * g_array_free).  Returns false and a message in @err if the device
+ * misbehaved.
  */
 bool vvc_encode_run(VvcClient *c, uint32_t stream_id, const VvcEncodeCase *t,
                     VvcEncodeResult *r, char **err);
@@ -77,5 +103,20 @@ bool vvc_encode_run(VvcClient *c, uint32_t stream_id, const VvcEncodeCase *t,
  * gets its error and changes nothing.  Destroys the stream.
  */
 bool vvc_encode_bad_input(VvcClient *c, uint32_t stream_id, char **err);
+
+/*
+ * Sizes and crop rectangles the device must refuse on fresh encoder
+ * stream @stream_id, before and after encoding started (it queues one
+ * frame): each gets its error and changes nothing, while the params the
+ * device reported are still accepted back.  Destroys the stream.
+ */
+bool vvc_encode_bad_params(VvcClient *c, uint32_t stream_id, char **err);
+
+/*
+ * vvc_check_echo() on both queues of encoder stream @stream_id at the
+ * defaults, at a size that is not a multiple of 16 and with a crop
+ * rectangle at an offset, in both SET_PARAMS forms.  Destroys the stream.
+ */
+bool vvc_encode_echo(VvcClient *c, uint32_t stream_id, char **err);
 
 #endif

@@ -1297,6 +1297,127 @@ static void test_decode_defaults(void *obj, void *data, QGuestAllocator *alloc)
            VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
 }
 
+/*
+ * decode-echo-params: the params the device reported, sent back as drivers
+ * do (as read, in V4L2's one-plane view, without crop, and the previous
+ * size's), change nothing; on a fresh stream and at each resolution change
+ * of a 320x180 clip (a crop in a 16-aligned layout) and of a clip that
+ * changes size twice.  Every picture's MD5 still matches.
+ */
+static void test_decode_echo_params(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    static const char *const clips[] = {
+        "bear.hevc",
+        "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264",
+    };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *err = NULL;
+    uint32_t t;
+    size_t i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    t = vvc_stream_create(c, 1, 0, 0, VIRTIO_VIDEO_FORMAT_H264, "echo");
+    EXPECT("STREAM_CREATE", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    CHECK(vvc_check_echo(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, NULL,
+                         &err) &&
+          vvc_check_echo(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true, NULL,
+                         &err) &&
+          vvc_check_echo(c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, false, NULL,
+                         &err), "%s", err);
+    t = vvc_stream_destroy(c, 1);
+    EXPECT("STREAM_DESTROY", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    for (i = 0; i < G_N_ELEMENTS(clips); i++) {
+        g_autofree char *path = need_media(clips[i]);
+        g_autofree char *ref = NULL;
+        DecodeCheck dc = { .check_ts = true };
+        VvcDecodeStats st;
+
+        if (!path) {
+            return;
+        }
+        ref = g_strdup_printf("%s.nv12.framemd5", path);
+        dc.path = path;
+        dc.ref = ref;
+        dc.o.echo_params = true;
+        dc.o.stream_id = 2 + i;
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+    }
+}
+
+/* QEMU's resident memory, in KiB. */
+static uint64_t qemu_rss_kib(QVirtioVideo *v)
+{
+    g_autofree char *path = g_strdup_printf(
+        "/proc/%d/status", (int)qtest_pid(qvirtio_video_qts(v)));
+    g_autofree char *text = NULL;
+    const char *p;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    p = strstr(text, "VmRSS:");
+    g_assert_nonnull(p);
+    return g_ascii_strtoull(p + 6, NULL, 10);
+}
+
+#define DEFAULT_MAX_STREAMS 256
+
+/*
+ * idle-streams: as many streams as max-streams allows by default, each
+ * opened as a V4L2 driver's open() does (STREAM_CREATE, GET_PARAMS of both
+ * queues), one more refused, all closed.  They cost QEMU little memory.
+ */
+static void test_idle_streams(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = client_new(v);
+    uint32_t format = v->encoder ? VIRTIO_VIDEO_FORMAT_H264 : 0;
+    uint64_t rss0, rss1;
+    VvcParams p;
+    uint32_t id, t;
+
+    if (!format) {
+        QVVCaps caps;
+
+        qvirtio_video_query_caps(v, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &caps);
+        format = caps.descs[0].format;
+    }
+    /* the first one warms up whatever QEMU allocates once */
+    t = vvc_stream_create(c, 1, 0, 0, format, "idle");
+    EXPECT("STREAM_CREATE 1", t, VIRTIO_VIDEO_RESP_OK_NODATA);
+    rss0 = qemu_rss_kib(v);
+    for (id = 2; id <= DEFAULT_MAX_STREAMS; id++) {
+        t = vvc_stream_create(c, id, 0, 0, format, "idle");
+        CHECK(t == VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_CREATE %u: 0x%x", id,
+              t);
+        t = vvc_get_params(c, id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, &p);
+        EXPECT("GET_PARAMS_EXT(INPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+        t = vvc_get_params(c, id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true, &p);
+        EXPECT("GET_PARAMS_EXT(OUTPUT)", t, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    }
+    rss1 = qemu_rss_kib(v);
+    g_test_message("%u idle streams: QEMU resident memory +%" PRIu64
+                   " KiB (%.1f KiB each)", DEFAULT_MAX_STREAMS - 1,
+                   rss1 - rss0, (double)(rss1 - rss0) /
+                   (DEFAULT_MAX_STREAMS - 1));
+    t = vvc_stream_create(c, id, 0, 0, format, "idle");
+    EXPECT("STREAM_CREATE past max-streams", t,
+           VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+    for (id = 1; id <= DEFAULT_MAX_STREAMS; id++) {
+        t = vvc_stream_destroy(c, id);
+        CHECK(t == VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_DESTROY %u: 0x%x",
+              id, t);
+    }
+    /* a few KiB each (no worker thread until a stream has work) */
+    CHECK(rss1 - rss0 < 16 * DEFAULT_MAX_STREAMS, "%" PRIu64 " KiB for %u "
+          "idle streams", rss1 - rss0, DEFAULT_MAX_STREAMS - 1);
+}
+
 /* decode-bad-commands: each answered with its error; the stream lives on */
 static void test_decode_bad_commands(void *obj, void *data,
                                      QGuestAllocator *alloc)
@@ -2238,6 +2359,8 @@ static void register_decode_tests(void)
                  NULL);
     qos_add_test("decode-bad-commands", "virtio-video-decoder",
                  test_decode_bad_commands, NULL);
+    qos_add_test("decode-echo-params", "virtio-video-decoder",
+                 test_decode_echo_params, NULL);
     qos_add_test("decode-drain-rules", "virtio-video-decoder",
                  test_decode_drain_rules, NULL);
     qos_add_test("gpu-decode", "virtio-video-gpu", test_gpu_decode, NULL);
@@ -2263,6 +2386,7 @@ static void register_virtio_video_test(void)
                  NULL);
     qos_add_test("bad-requests", "virtio-video", test_bad_requests, NULL);
     qos_add_test("many-commands", "virtio-video", test_many_commands, NULL);
+    qos_add_test("idle-streams", "virtio-video", test_idle_streams, NULL);
     register_decode_tests();
 }
 

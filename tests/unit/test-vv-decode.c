@@ -564,6 +564,7 @@ typedef struct ClientCase {
     const char *name;
     bool chunked;
     unsigned migrate_after;     /* frames; 0: no migration */
+    bool echo;                  /* params sent back at each new size */
 } ClientCase;
 
 static unsigned migrations;
@@ -588,6 +589,7 @@ static void test_client_decode(gconstpointer data)
         .chunked = t->chunked, .chunk_size = 1021,
         .hook = t->migrate_after ? migrate_hook : NULL,
         .hook_after = t->migrate_after,
+        .echo_params = t->echo,
     };
     FakeGuest *g;
     VvcClient *c;
@@ -631,6 +633,13 @@ static const ClientCase client_cases[] = {
     { "sample_h262_mpeg_audio.m2v", true, 2 },
     { "sample_h263.m4v", false, 6 },
     { "test-25fps.av1.ivf", false, 13 },
+    /*
+     * the params of each size (320x180 in a 16-aligned layout; 176x144,
+     * 320x192, 176x144), and the size before, sent back change nothing
+     */
+    { "bear.hevc", false, 0, true },
+    { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", false, 0,
+      true },
     /* at the very end: draining, the last pictures undelivered */
     { "test-25fps.vp9.ivf", false, 249 },
     { "test-25fps.h264", true, 249 },
@@ -699,8 +708,10 @@ int main(int argc, char **argv)
             g_strdup_printf("/migrate-at-%u", client_cases[i].migrate_after) :
             g_strdup("");
         g_autofree char *name =
-            g_strdup_printf("/vv/decode/client/%s%s%s", client_cases[i].name,
+            g_strdup_printf("/vv/decode/client/%s%s%s%s",
+                            client_cases[i].name,
                             client_cases[i].chunked ? "/chunks" : "",
+                            client_cases[i].echo ? "/echo-params" : "",
                             migrate);
 
         g_test_add_data_func(name, &client_cases[i], test_client_decode);

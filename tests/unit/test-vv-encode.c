@@ -149,6 +149,40 @@ static void test_migrate(gconstpointer data)
     g_array_free(r.keyframes, true);
 }
 
+/*
+ * An open stream that never had a buffer (no worker, no timestamp ring
+ * yet) migrates next to a busy one and is usable on the destination.
+ */
+static void test_migrate_idle(void)
+{
+    VvcEncodeCase t = base(VIRTIO_VIDEO_FORMAT_VP8);
+    g_autofree char *err = NULL;
+    VvcEncodeResult r;
+    VvcParams p;
+    Env env;
+
+    env_init(&env, VV_MODE_ENCODER);
+    g_assert_cmphex(vvc_stream_create(env.c, 2, 0, 0,
+                                      VIRTIO_VIDEO_FORMAT_H264, "idle"), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    t.frames = 20;
+    t.hook_at = 10;
+    t.hook = migrate_hook;
+    t.hook_opaque = env.g;
+    if (!vvc_encode_run(env.c, 1, &t, &r, &err)) {
+        g_error("%s", err);
+    }
+    g_assert_cmpuint(r.packets, ==, t.frames);
+    g_array_free(r.keyframes, true);
+    g_assert_cmphex(vvc_get_params(env.c, 2, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                   true, &p), ==,
+                    VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+    g_assert_cmphex(p.format, ==, VIRTIO_VIDEO_FORMAT_H264);
+    g_assert_cmphex(vvc_stream_destroy(env.c, 2), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    env_fini(&env);
+}
+
 static void test_h264_profile_level(void)
 {
     static const struct {
@@ -211,6 +245,92 @@ static void test_small_output(void)
     g_assert_cmpuint(r.err_buffers, >=, 1);
     g_assert_cmpuint(r.packets + r.err_buffers, ==, t.frames);
     g_array_free(r.keyframes, true);
+}
+
+/*
+ * The picture the guest's driver means, however it says it: decoded on
+ * the host at the source's size (vvc_encode_run() checks every picture),
+ * PSNR >= 30 dB.
+ */
+static void test_size(gconstpointer data)
+{
+    const VvcEncodeCase *t = data;
+    VvcEncodeResult r;
+
+    run(t, &r);
+    g_assert_cmpuint(r.packets, ==, t->frames);
+    g_assert_cmpfloat(r.psnr_min, >=, 30.0);
+    g_array_free(r.keyframes, true);
+}
+
+#define SIZE_CASE(fmt, w, h, how, ...) \
+    { VIRTIO_VIDEO_FORMAT_##fmt, VIRTIO_VIDEO_FORMAT_NV12, w, h, 30, 10, \
+      (w) * (h) * 4, .force_keyframe_at = -1, .bitrate_change_at = -1, \
+      .out_size = 4 * 1024 * 1024, .sizes = VVC_SIZES_##how, __VA_ARGS__ }
+
+static const VvcEncodeCase size_cases[] = {
+    /* S_FMT with the size, the aligned size sent back (issue #20) */
+    SIZE_CASE(H264, 854, 480, CACHED),
+    SIZE_CASE(HEVC, 854, 480, CACHED),
+    SIZE_CASE(H264, 1366, 768, CACHED),
+    SIZE_CASE(HEVC, 1366, 768, CACHED),
+    SIZE_CASE(VP8, 1366, 768, CACHED),
+    SIZE_CASE(VP9, 640, 360, CACHED),
+    /* S_FMT with the aligned size, the picture in the crop selection */
+    SIZE_CASE(H264, 640, 360, CACHED, .sfmt_width = 640, .sfmt_height = 368),
+    SIZE_CASE(VP8, 854, 480, CACHED, .sfmt_width = 864, .sfmt_height = 480),
+    /* a crop rectangle in the raw queue's params, also at an offset */
+    SIZE_CASE(H264, 640, 360, RAW_CROP),
+    SIZE_CASE(HEVC, 640, 360, RAW_CROP, .crop_left = 32, .crop_top = 10),
+    SIZE_CASE(VP9, 854, 480, RAW_CROP, .crop_left = 6, .crop_top = 4),
+    /* odd sizes, which VP8 and VP9 code */
+    SIZE_CASE(VP8, 321, 241, PLAIN),
+    SIZE_CASE(VP9, 321, 241, PLAIN),
+    SIZE_CASE(VP8, 321, 241, CACHED),
+    SIZE_CASE(VP9, 321, 241, RAW_CROP, .crop_left = 2, .crop_top = 2),
+};
+
+/* Params the device reported, sent back, change nothing. */
+static void test_echo(void)
+{
+    g_autofree char *err = NULL;
+    Env env;
+
+    env_init(&env, VV_MODE_ENCODER);
+    if (!vvc_encode_echo(env.c, 1, &err)) {
+        g_error("%s", err);
+    }
+    env_fini(&env);
+
+    /* a decoder's params at creation */
+    env_init(&env, VV_MODE_DECODER);
+    g_assert_cmphex(vvc_stream_create(env.c, 1, 0, 0,
+                                      VIRTIO_VIDEO_FORMAT_H264, "x"), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    if (!vvc_check_echo(env.c, 1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, true, NULL,
+                        &err) ||
+        !vvc_check_echo(env.c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, true,
+                        NULL, &err) ||
+        !vvc_check_echo(env.c, 1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, false,
+                        NULL, &err)) {
+        g_error("decoder: %s", err);
+    }
+    g_assert_cmphex(vvc_stream_destroy(env.c, 1), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    env_fini(&env);
+}
+
+/* Bad crop rectangles and sizes, before and after encoding started. */
+static void test_bad_params(void)
+{
+    g_autofree char *err = NULL;
+    Env env;
+
+    env_init(&env, VV_MODE_ENCODER);
+    if (!vvc_encode_bad_params(env.c, 1, &err)) {
+        g_error("%s", err);
+    }
+    env_fini(&env);
 }
 
 static void test_bad_controls(void)
@@ -288,9 +408,23 @@ int main(int argc, char **argv)
         g_test_add_data_func(mig, GUINT_TO_POINTER(formats[i]),
                              test_migrate);
     }
+    g_test_add_func("/vv/encode/migrate-idle", test_migrate_idle);
     g_test_add_func("/vv/encode/h264-profile-level", test_h264_profile_level);
     g_test_add_func("/vv/encode/bitrate-change", test_bitrate_change);
     g_test_add_func("/vv/encode/small-output", test_small_output);
     g_test_add_func("/vv/encode/bad-controls", test_bad_controls);
+    g_test_add_func("/vv/encode/echo", test_echo);
+    g_test_add_func("/vv/encode/bad-params", test_bad_params);
+    for (i = 0; i < G_N_ELEMENTS(size_cases); i++) {
+        static const char *const how[] = { "plain", "cached", "raw-crop" };
+        const VvcEncodeCase *t = &size_cases[i];
+        g_autofree char *name =
+            g_strdup_printf("/vv/encode/size/%s-%ux%u-%s%s",
+                            vvc_format_name(t->format), t->width, t->height,
+                            how[t->sizes],
+                            t->crop_left || t->sfmt_width ? "-2" : "");
+
+        g_test_add_data_func(name, t, test_size);
+    }
     return g_test_run();
 }

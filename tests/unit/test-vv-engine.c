@@ -9,6 +9,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <inttypes.h>
+#include <malloc.h>
 #include <string.h>
 #include <glib.h>
 #include <libavcodec/avcodec.h>
@@ -30,12 +32,12 @@ static const VvEngineOps test_ops = {
     .guest_error = count_guest_error,
 };
 
-static VvEngine *engine_new(VvMode mode)
+static VvEngine *engine_new_streams(VvMode mode, uint32_t max_streams)
 {
     VvEngineConfig cfg = {
         .mode = mode,
         .backend = "libavcodec",
-        .max_streams = 4,
+        .max_streams = max_streams,
         .ops = &test_ops,
     };
     char *err = NULL;
@@ -44,6 +46,11 @@ static VvEngine *engine_new(VvMode mode)
     g_assert_null(err);
     g_assert_nonnull(e);
     return e;
+}
+
+static VvEngine *engine_new(VvMode mode)
+{
+    return engine_new_streams(mode, 4);
 }
 
 /* Send @len request bytes; returns the response length. */
@@ -296,6 +303,86 @@ static void test_config_values(void)
     vv_engine_free(e, NULL, NULL);
 }
 
+/*
+ * This process's heap in use (bytes, all malloc arenas), resident memory
+ * (KiB) and thread count.
+ */
+static void proc_status(uint64_t *heap, uint64_t *rss_kib, unsigned *threads)
+{
+    struct mallinfo2 mi = mallinfo2();
+    g_autofree char *text = NULL;
+    const char *p;
+
+    g_assert_true(g_file_get_contents("/proc/self/status", &text, NULL,
+                                      NULL));
+    p = strstr(text, "VmRSS:");
+    g_assert_nonnull(p);
+    *rss_kib = g_ascii_strtoull(p + 6, NULL, 10);
+    p = strstr(text, "Threads:");
+    g_assert_nonnull(p);
+    *threads = g_ascii_strtoull(p + 8, NULL, 10);
+    *heap = mi.uordblks + mi.hblkhd;
+}
+
+#define IDLE_STREAMS    500
+
+/*
+ * What v4l2-compliance's "unlimited opens" does to a stateful codec: many
+ * open()s, each a STREAM_CREATE, the params and a control read, nothing
+ * else.  An idle stream has no worker thread and costs a few KiB; the
+ * figure is printed (docs/system/devices/virtio-video.rst quotes it).
+ */
+static void test_idle_streams(gconstpointer data)
+{
+    VvMode mode = GPOINTER_TO_INT(data);
+    VvEngine *e = engine_new_streams(mode, IDLE_STREAMS + 1);
+    uint8_t req[88] = { 0 }, resp[256];
+    uint64_t heap0, heap1, rss0, rss1;
+    unsigned threads0, threads1;
+    uint32_t id, q;
+
+    for (id = 1; id <= IDLE_STREAMS + 1; id++) {
+        if (id == 2) {
+            /* the first stream warmed up the allocator */
+            proc_status(&heap0, &rss0, &threads0);
+        }
+        memset(req, 0, sizeof(req));
+        vv_st32(req, VIRTIO_VIDEO_CMD_STREAM_CREATE);
+        vv_st32(req + 4, id);
+        vv_st32(req + 16, VIRTIO_VIDEO_FORMAT_H264);
+        cmd(e, req, sizeof(req), resp, sizeof(resp));
+        g_assert_cmphex(resp_type(resp), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+        for (q = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+             q <= VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT; q++) {
+            memset(req, 0, 16);
+            vv_st32(req, VIRTIO_VIDEO_CMD_GET_PARAMS_EXT);
+            vv_st32(req + 4, id);
+            vv_st32(req + 8, q);
+            cmd(e, req, 16, resp, sizeof(resp));
+            g_assert_cmphex(resp_type(resp), ==,
+                            VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+        }
+        memset(req, 0, 16);
+        vv_st32(req, VIRTIO_VIDEO_CMD_GET_CONTROL);
+        vv_st32(req + 4, id);
+        vv_st32(req + 8, VIRTIO_VIDEO_CONTROL_PROFILE);
+        cmd(e, req, 16, resp, sizeof(resp));
+        g_assert_cmphex(resp_type(resp), ==,
+                        VIRTIO_VIDEO_RESP_OK_GET_CONTROL);
+    }
+    proc_status(&heap1, &rss1, &threads1);
+    g_test_message("%s: %u idle streams: heap +%" PRIu64 " KiB (%.1f KiB "
+                   "each), resident +%" PRIu64 " KiB, threads %u -> %u",
+                   mode == VV_MODE_DECODER ? "decoder" : "encoder",
+                   IDLE_STREAMS, (heap1 - heap0) / 1024,
+                   (heap1 - heap0) / 1024.0 / IDLE_STREAMS, rss1 - rss0,
+                   threads0, threads1);
+    /* no worker thread, no timestamp ring, no codec */
+    g_assert_cmpuint(threads1, ==, threads0);
+    g_assert_cmpuint(heap1 - heap0, <, IDLE_STREAMS * 8 * 1024);
+    vv_engine_free(e, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -305,5 +392,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vv/engine/unknown-stream", test_unknown_stream);
     g_test_add_func("/vv/engine/bad-backend", test_bad_backend);
     g_test_add_func("/vv/engine/config-values", test_config_values);
+    g_test_add_data_func("/vv/engine/idle-streams/decoder",
+                         GINT_TO_POINTER(VV_MODE_DECODER), test_idle_streams);
+    g_test_add_data_func("/vv/engine/idle-streams/encoder",
+                         GINT_TO_POINTER(VV_MODE_ENCODER), test_idle_streams);
     return g_test_run();
 }

@@ -30,6 +30,7 @@
 #define VV_ENC_DEFAULT_PEAK         4000000
 #define VV_ENC_BITSTREAM_SIZE       (2 * 1024 * 1024)
 #define VV_ENC_GOP                  60
+#define VV_ENC_MIN_DIM              16      /* smallest picture */
 
 typedef struct VvEncoder {
     AVCodecContext *ctx;
@@ -209,6 +210,7 @@ void vv_enc_stream_init(VvStream *s, uint32_t coded_format)
     out->format = coded_format;
     out->frame_width = 640;
     out->frame_height = 480;
+    out->crop = in->crop;
     out->min_buffers = 1;
     out->max_buffers = 32;
     out->frame_rate = VV_ENC_DEFAULT_FPS;
@@ -424,25 +426,130 @@ bool vv_enc_step(VvStream *s)
 
 /* ---- params and controls (main thread, lock held) ---- */
 
+static bool crop_is_zero(const struct virtio_video_crop *c)
+{
+    return !(c->left | c->top | c->width | c->height);
+}
+
+static bool crop_equal(const struct virtio_video_crop *a,
+                       const struct virtio_video_crop *b)
+{
+    return a->left == b->left && a->top == b->top &&
+           a->width == b->width && a->height == b->height;
+}
+
+/*
+ * Does SET_PARAMS on queue @q ask for crop rectangle @c?  Not when it is
+ * all zero, nor when it is one the device reported on that queue: the
+ * current one, or the one the guest's last GET_PARAMS there returned
+ * (drivers send their cached params back, also after the crop changed
+ * through the other queue).
+ */
+static bool crop_requested(const VvStream *s, unsigned q,
+                           const struct virtio_video_crop *c)
+{
+    return !crop_is_zero(c) && !crop_equal(c, &s->params[q].crop) &&
+           !(s->told[q] && crop_equal(c, &s->told_crop[q]));
+}
+
+/*
+ * Can rectangle @c of a @fw x @fh 4:2:0 frame be encoded as
+ * @coded_format?  NULL if so, else why not.
+ */
+static const char *check_visible(uint32_t coded_format,
+                                 const struct virtio_video_crop *c,
+                                 uint32_t fw, uint32_t fh)
+{
+    if (!c->width || !c->height) {
+        return "crop rectangle of zero width or height";
+    }
+    if ((uint64_t)c->left + c->width > fw ||
+        (uint64_t)c->top + c->height > fh) {
+        return "crop rectangle outside the frame";
+    }
+    if (c->width < VV_ENC_MIN_DIM || c->height < VV_ENC_MIN_DIM) {
+        return "picture smaller than 16x16";
+    }
+    if ((c->left | c->top) & 1) {
+        return "odd crop offset: 4:2:0 chroma is subsampled by 2";
+    }
+    /* libx264 and libx265 code 4:2:0 pictures in whole chroma samples */
+    if ((c->width | c->height) & 1 &&
+        (coded_format == VIRTIO_VIDEO_FORMAT_H264 ||
+         coded_format == VIRTIO_VIDEO_FORMAT_HEVC)) {
+        return "odd picture size: H.264 and HEVC 4:2:0 need even sizes";
+    }
+    return NULL;
+}
+
+/*
+ * SET_PARAMS(INPUT): the raw format, frame and visible rectangle it asks
+ * for, into @nin (a copy of the current INPUT params).
+ *
+ * A frame size other than the device's current layout is a new frame, and
+ * the whole of it is the picture unless a crop rectangle comes with it; a
+ * frame size equal to the layout (GET_PARAMS sent back) or 0x0 keeps the
+ * frame.  Only a crop rectangle the device did not report sets the
+ * picture (crop_requested()).
+ */
+static uint32_t raw_request(VvEngine *e, VvStream *s, const VvParams *np,
+                            VvParams *nin, const char **why)
+{
+    const VvParams *in = &s->params[VV_QUEUE_INPUT];
+    bool new_frame = (np->frame_width || np->frame_height) &&
+                     (np->frame_width != in->frame_width ||
+                      np->frame_height != in->frame_height);
+    uint32_t fw = new_frame ? np->frame_width : in->frame_width;
+    uint32_t fh = new_frame ? np->frame_height : in->frame_height;
+
+    if (np->format != in->format &&
+        vv_caps_find(&e->caps.queue[VV_QUEUE_INPUT], np->format) < 0) {
+        *why = "unsupported raw format";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    }
+    if (!fw || !fh || fw > e->cfg.max_width || fh > e->cfg.max_height ||
+        !vv_layout_fill(nin, np->format, fw, fh)) {
+        *why = "frame size out of range";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    }
+    if (crop_requested(s, VV_QUEUE_INPUT, &np->crop)) {
+        if ((uint64_t)np->crop.left + np->crop.width > fw ||
+            (uint64_t)np->crop.top + np->crop.height > fh) {
+            *why = "crop rectangle outside the frame";
+            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+        }
+        nin->crop = np->crop;
+    } else if (!new_frame) {
+        nin->crop = in->crop;
+    }
+    /* else the frame's size, as vv_layout_fill() left it */
+    return 0;
+}
+
+/*
+ * In both queues' params the crop rectangle is the picture: the part of
+ * the raw frame that is encoded, at the size the bitstream declares.
+ * frame_width/frame_height are the raw frame's layout on INPUT and the
+ * picture size on OUTPUT.  Everything is checked before anything changes.
+ */
 uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
                            const char **why)
 {
     unsigned q = vv_queue_index(np->queue_type);
     VvParams *in = &s->params[VV_QUEUE_INPUT];
     VvParams *out = &s->params[VV_QUEUE_OUTPUT];
+    VvParams nin = *in;
+    uint32_t coded = out->format;
     bool started = s->decoding;
+    bool relayout, resize;
+    uint32_t err;
 
-    if (np->frame_rate) {
-        if (np->frame_rate > 240) {
-            *why = "frame rate above 240";
-            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        }
-        /* takes effect when the encoder (re)starts */
-        in->frame_rate = out->frame_rate = np->frame_rate;
+    if (np->frame_rate > 240) {
+        *why = "frame rate above 240";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
     }
-
     if (q == VV_QUEUE_OUTPUT) {
-        if (np->format != out->format) {
+        if (np->format != coded) {
             if (vv_caps_find(&e->caps.queue[VV_QUEUE_OUTPUT],
                              np->format) < 0) {
                 *why = "unsupported coded format";
@@ -453,43 +560,55 @@ uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
                 *why = "coded format change after buffers exist";
                 return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
             }
-            out->format = np->format;
-            s->profile = vv_default_profile(np->format);
-            s->level = np->format == VIRTIO_VIDEO_FORMAT_H264 ?
-                       VIRTIO_VIDEO_LEVEL_H264_4_0 : 0;
+            coded = np->format;
         }
-        if (np->num_planes >= 1 && np->plane_formats[0].plane_size) {
-            out->plane_formats[0].plane_size =
-                CLAMP(np->plane_formats[0].plane_size, 4096,
-                      64 * 1024 * 1024);
+        /* some drivers put V4L2's crop selection here */
+        if (crop_requested(s, VV_QUEUE_OUTPUT, &np->crop)) {
+            nin.crop = np->crop;
         }
-        return 0;
+    } else {
+        err = raw_request(e, s, np, &nin, why);
+        if (err) {
+            return err;
+        }
     }
 
-    /* INPUT: raw format and size, laid out by the device */
-    if (np->format != in->format || np->frame_width != in->crop.width ||
-        np->frame_height != in->crop.height) {
-        VvParams tmp = *in;
+    *why = check_visible(coded, &nin.crop, nin.frame_width,
+                         nin.frame_height);
+    if (*why) {
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    }
+    relayout = nin.format != in->format ||
+               nin.frame_width != in->frame_width ||
+               nin.frame_height != in->frame_height;
+    resize = !crop_equal(&nin.crop, &in->crop);
+    if ((relayout || resize) && started) {
+        *why = "picture size or raw format change after encoding started";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+    }
+    if (relayout && g_hash_table_size(s->resources[VV_QUEUE_INPUT])) {
+        *why = "raw frame layout change after buffers exist";
+        return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+    }
 
-        if (vv_caps_find(&e->caps.queue[VV_QUEUE_INPUT], np->format) < 0) {
-            *why = "unsupported raw format";
-            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        }
-        if (np->frame_width < 16 || np->frame_height < 16 ||
-            np->frame_width > e->cfg.max_width ||
-            np->frame_height > e->cfg.max_height ||
-            !vv_layout_fill(&tmp, np->format, np->frame_width,
-                            np->frame_height)) {
-            *why = "frame size out of range";
-            return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        }
-        if (started || g_hash_table_size(s->resources[VV_QUEUE_INPUT])) {
-            *why = "frame format change after buffers exist";
-            return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
-        }
-        *in = tmp;
-        out->frame_width = np->frame_width;
-        out->frame_height = np->frame_height;
+    if (coded != out->format) {
+        out->format = coded;
+        s->profile = vv_default_profile(coded);
+        s->level = coded == VIRTIO_VIDEO_FORMAT_H264 ?
+                   VIRTIO_VIDEO_LEVEL_H264_4_0 : 0;
+    }
+    if (q == VV_QUEUE_OUTPUT && np->num_planes >= 1 &&
+        np->plane_formats[0].plane_size) {
+        out->plane_formats[0].plane_size =
+            CLAMP(np->plane_formats[0].plane_size, 4096, 64 * 1024 * 1024);
+    }
+    *in = nin;
+    out->frame_width = in->crop.width;
+    out->frame_height = in->crop.height;
+    out->crop = in->crop;
+    if (np->frame_rate) {
+        /* takes effect when the encoder (re)starts */
+        in->frame_rate = out->frame_rate = np->frame_rate;
     }
     return 0;
 }

@@ -826,6 +826,8 @@ static VvCmdStatus cmd_get_params(Cmd *c, VvStream *s)
     g_mutex_lock(&s->lock);
     p = s->params[q];
     p.resource_type = s->mem_type[q];
+    s->told_crop[q] = p.crop;
+    s->told[q] = true;
     if (q == VV_QUEUE_OUTPUT) {
         s->seen_epoch = s->out_epoch;
         s->seen_out_size = vv_layout_size(&p);

@@ -394,10 +394,13 @@ unsigned vv_frame_write(VvFrameWriter *w, const AVFrame *f,
     return 1;
 }
 
-/* Copy @rows rows of @width bytes out of component plane @k. */
+/*
+ * Copy @rows rows of @width bytes out of component plane @k, starting @x
+ * bytes into row @top.
+ */
 static void get_plane(const VvParams *p, const VvBacking *b, unsigned k,
-                      uint8_t *dst, int dst_stride, size_t width,
-                      unsigned rows)
+                      size_t x, unsigned top, uint8_t *dst, int dst_stride,
+                      size_t width, unsigned rows)
 {
     uint32_t stride = p->plane_formats[k].stride;
     unsigned mp, y;
@@ -405,6 +408,7 @@ static void get_plane(const VvParams *p, const VvBacking *b, unsigned k,
     Cursor c;
 
     plane_place(p, b, k, &mp, &off);
+    off += (size_t)top * stride + x;
     cursor_init(&c, b, mp);
     for (y = 0; y < rows; y++) {
         cursor_copy(&c, off + (size_t)y * stride,
@@ -439,13 +443,14 @@ static void get_uv_row(uint8_t *u, uint8_t *v, const uint8_t *uv, size_t n)
 }
 
 /*
- * NV12's chroma plane into U and V: rows in one guest segment straight
- * from guest memory, others through @row (2 * @cw bytes).  Guest memory is
- * read once per row, into the private picture only.
+ * NV12's chroma plane into U and V, from @x bytes into row @top on: rows
+ * in one guest segment straight from guest memory, others through @row
+ * (2 * @cw bytes).  Guest memory is read once per row, into the private
+ * picture only.
  */
 static void get_nv12_chroma(const VvParams *p, const VvBacking *b,
-                            AVFrame *f, unsigned cw, unsigned ch,
-                            uint8_t *row)
+                            size_t x, unsigned top, AVFrame *f, unsigned cw,
+                            unsigned ch, uint8_t *row)
 {
     uint32_t stride = p->plane_formats[1].stride;
     unsigned mp, y;
@@ -453,6 +458,7 @@ static void get_nv12_chroma(const VvParams *p, const VvBacking *b,
     Cursor c;
 
     plane_place(p, b, 1, &mp, &off);
+    off += (size_t)top * stride + x;
     cursor_init(&c, b, mp);
     for (y = 0; y < ch; y++) {
         size_t at = off + (size_t)y * stride;
@@ -471,26 +477,28 @@ bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
 {
     unsigned w = p->crop.width, h = p->crop.height;
     unsigned cw = (w + 1) / 2, ch = (h + 1) / 2;
+    /* the crop offset is even (4:2:0): whole chroma samples */
+    unsigned x = p->crop.left, y = p->crop.top;
 
     if (f->format != AV_PIX_FMT_YUV420P || (unsigned)f->width != w ||
-        (unsigned)f->height != h || !f->buf[0]) {
+        (unsigned)f->height != h || !f->buf[0] || (x | y) & 1) {
         return false;
     }
-    get_plane(p, b, 0, f->data[0], f->linesize[0], w, h);
+    get_plane(p, b, 0, x, y, f->data[0], f->linesize[0], w, h);
     switch (p->format) {
     case VIRTIO_VIDEO_FORMAT_NV12: {
         g_autofree uint8_t *row = g_malloc(2 * cw);
 
-        get_nv12_chroma(p, b, f, cw, ch, row);
+        get_nv12_chroma(p, b, x, y / 2, f, cw, ch, row);
         return true;
     }
     case VIRTIO_VIDEO_FORMAT_YUV420:
-        get_plane(p, b, 1, f->data[1], f->linesize[1], cw, ch);
-        get_plane(p, b, 2, f->data[2], f->linesize[2], cw, ch);
+        get_plane(p, b, 1, x / 2, y / 2, f->data[1], f->linesize[1], cw, ch);
+        get_plane(p, b, 2, x / 2, y / 2, f->data[2], f->linesize[2], cw, ch);
         return true;
     case VIRTIO_VIDEO_FORMAT_YVU420:
-        get_plane(p, b, 1, f->data[2], f->linesize[2], cw, ch);
-        get_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
+        get_plane(p, b, 1, x / 2, y / 2, f->data[2], f->linesize[2], cw, ch);
+        get_plane(p, b, 2, x / 2, y / 2, f->data[1], f->linesize[1], cw, ch);
         return true;
     default:
         return false;

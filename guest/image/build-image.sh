@@ -44,6 +44,11 @@ if [ ! -f "$kdir/.done" ]; then
 	deb=$(ls "$CACHE"/debs/linux-image-"$KVER"_*.deb | tail -n1)
 	rm -rf "$kdir" && mkdir -p "$kdir"
 	dpkg-deb -x "$deb" "$kdir"
+	# Debian 13's kernel packages put the modules in /usr/lib/modules
+	if [ -d "$kdir/usr/lib/modules" ] && [ ! -e "$kdir/lib/modules" ]; then
+		mkdir -p "$kdir/lib"
+		mv "$kdir/usr/lib/modules" "$kdir/lib/modules"
+	fi
 	depmod -b "$kdir" "$KVER"
 	touch "$kdir/.done"
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Larger guest image for the "stock applications" test: the quick image
 # (build-image.sh) plus Debian 12's ffmpeg, GStreamer's gst-launch-1.0 with
-# the plugins the test uses (coreelements, matroska, video4linux2) and every
+# the plugins the test uses (coreelements, matroska, video4linux2,
+# multifile) and every
 # shared library they load, appended as a second cpio archive (the kernel
 # unpacks both).
 # Output: build/guest/initrd-apps.img (cached; rebuilt when the quick image
@@ -17,7 +18,8 @@ for p in ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugin
 done
 [ -z "$need" ] || $SUDO apt-get install -y --no-install-recommends $need
 GSTLIB=/usr/lib/x86_64-linux-gnu/gstreamer-1.0
-GSTPLUGINS="$GSTLIB/libgstcoreelements.so $GSTLIB/libgstmatroska.so $GSTLIB/libgstvideo4linux2.so"
+GSTPLUGINS="$GSTLIB/libgstcoreelements.so $GSTLIB/libgstmatroska.so $GSTLIB/libgstvideo4linux2.so
+	$GSTLIB/libgstmultifile.so"
 [ -f "$OUT/initrd.img" ] || "$SRC/guest/image/build-image.sh" "$SRC" "$OUT"
 
 stamp="ffmpeg $(dpkg-query -W -f '${Version}' ffmpeg) gst $(dpkg-query -W -f '${Version}' gstreamer1.0-plugins-good) $(stat -c %Y "$OUT/initrd.img") $(md5sum < "$0" | cut -c1-8)"

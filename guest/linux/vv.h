@@ -120,7 +120,8 @@ struct vv_ctx {
 
 	u32 src_seq, dst_seq;
 	u32 colorspace, xfer_func, ycbcr_enc, quantization;
-	struct v4l2_rect enc_crop;	/* encoder: visible source rectangle */
+	/* encoder: CROP_DEFAULT, the visible size the last S_FMT gave */
+	struct v4l2_rect enc_crop_def;
 
 	/* per-input metadata, carried to the outputs with its timestamp */
 	struct {

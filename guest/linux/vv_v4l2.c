@@ -321,6 +321,25 @@ static u32 vv_total_size(const struct vv_params *p)
 	return sz;
 }
 
+/*
+ * The visible rectangle of a raw queue: the device's crop, or the whole
+ * frame when the device reports none.
+ */
+static void vv_params_crop(const struct vv_params *p, struct v4l2_rect *r)
+{
+	if (P(p->crop.width) && P(p->crop.height)) {
+		r->left = P(p->crop.left);
+		r->top = P(p->crop.top);
+		r->width = P(p->crop.width);
+		r->height = P(p->crop.height);
+	} else {
+		r->left = 0;
+		r->top = 0;
+		r->width = P(p->frame_width);
+		r->height = P(p->frame_height);
+	}
+}
+
 static void vv_refresh(struct vv_ctx *ctx, bool update_ctrl);
 
 /* V4L2 formats */
@@ -405,9 +424,15 @@ static u32 vv_clamp(u32 v, const struct vv_range *r)
 	return r->min + rounddown(v - r->min, step);
 }
 
-static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
+/*
+ * TRY_FMT.  For the encoder's raw queue, @vis gets the size user space
+ * asked for (clamped): the visible size, which S_FMT gives the device as
+ * the frame size and crop; the format itself reports the buffer layout,
+ * 16-aligned as the device lays raw frames out.
+ */
+static int __vv_try_fmt(struct vv_ctx *ctx, struct v4l2_format *f,
+			struct v4l2_rect *vis)
 {
-	struct vv_ctx *ctx = file_to_ctx(file);
 	struct v4l2_pix_format_mplane *pix = &f->fmt.pix_mp;
 	bool src = V4L2_TYPE_IS_OUTPUT(f->type);
 	struct vv_fmt_list *l = vv_list(ctx, src);
@@ -433,7 +458,14 @@ static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
 	memset(pix->reserved, 0, sizeof(pix->reserved));
 	memset(pix->plane_fmt[0].reserved, 0,
 	       sizeof(pix->plane_fmt[0].reserved));
-	if (!pix->width || !pix->height) {
+	if ((!pix->width || !pix->height) && ctx->dev->encoder && src) {
+		struct v4l2_rect cur;
+
+		/* keep the visible size */
+		vv_params_crop(p, &cur);
+		pix->width = cur.width;
+		pix->height = cur.height;
+	} else if (!pix->width || !pix->height) {
 		pix->width = P(p->frame_width);
 		pix->height = P(p->frame_height);
 	}
@@ -453,6 +485,14 @@ static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
 	} else {
 		u32 w = ALIGN(pix->width, 16), h = ALIGN(pix->height, 16);
 
+		if (vis) {
+			vis->left = 0;
+			vis->top = 0;
+			vis->width = pix->width;
+			vis->height = pix->height;
+		}
+		pix->width = w;
+		pix->height = h;
 		pix->plane_fmt[0].bytesperline =
 			fmt->vformat == VV_FMT_ARGB8888 ||
 			fmt->vformat == VV_FMT_BGRA8888 ? w * 4 : w;
@@ -479,36 +519,52 @@ static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
 	return 0;
 }
 
+static int vv_try_fmt(struct file *file, void *fh, struct v4l2_format *f)
+{
+	return __vv_try_fmt(file_to_ctx(file), f, NULL);
+}
+
 static int vv_s_fmt(struct file *file, void *fh, struct v4l2_format *f)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
 	struct v4l2_pix_format_mplane *pix = &f->fmt.pix_mp;
 	bool src = V4L2_TYPE_IS_OUTPUT(f->type);
+	bool enc_raw = ctx->dev->encoder && src;
+	struct v4l2_rect vis = {};
 	struct vv_params p;
 	int idx, ret;
 
 	if (vb2_is_busy(src ? &ctx->src_vq : &ctx->dst_vq))
 		return -EBUSY;
-	ret = vv_try_fmt(file, fh, f);
+	ret = __vv_try_fmt(ctx, f, &vis);
 	if (ret)
 		return ret;
 	idx = vv_find_fmt(vv_list(ctx, src), pix->pixelformat);
 	p = *vv_qparams(ctx, src);
 	p.format = cpu_to_le32(vv_list(ctx, src)->fmt[idx].vformat);
-	if (src || ctx->dev->encoder) {
+	if (enc_raw) {
+		/*
+		 * The size asked for is the picture to encode: it goes as
+		 * the frame size, which the device aligns to its buffer
+		 * layout, and as the crop, the visible rectangle.
+		 */
+		p.frame_width = cpu_to_le32(vis.width);
+		p.frame_height = cpu_to_le32(vis.height);
+		p.crop.left = 0;
+		p.crop.top = 0;
+		p.crop.width = cpu_to_le32(vis.width);
+		p.crop.height = cpu_to_le32(vis.height);
+	} else if (src) {
 		p.frame_width = cpu_to_le32(pix->width);
 		p.frame_height = cpu_to_le32(pix->height);
+	}
+	/* (the encoder's coded size is read-only: its CAPTURE sends none) */
+	if (src || ctx->dev->encoder) {
 		p.num_planes = cpu_to_le32(1);
 		p.plane_formats[0].plane_size =
 			cpu_to_le32(pix->plane_fmt[0].sizeimage);
 		p.plane_formats[0].stride =
 			cpu_to_le32(pix->plane_fmt[0].bytesperline);
-	}
-	if (ctx->dev->encoder && src) {
-		p.crop.left = 0;
-		p.crop.top = 0;
-		p.crop.width = cpu_to_le32(pix->width);
-		p.crop.height = cpu_to_le32(pix->height);
 	}
 	ret = vv_set_params(ctx, &p);
 	if (ret)
@@ -519,14 +575,9 @@ static int vv_s_fmt(struct file *file, void *fh, struct v4l2_format *f)
 		ctx->ycbcr_enc = pix->ycbcr_enc;
 		ctx->quantization = pix->quantization;
 	}
-	vv_params_to_fmt(ctx, src, f);
-	if (ctx->dev->encoder && src) {
-		/* S_FMT resets the visible rectangle to the whole frame */
-		ctx->enc_crop.left = 0;
-		ctx->enc_crop.top = 0;
-		ctx->enc_crop.width = pix->width;
-		ctx->enc_crop.height = pix->height;
-	}
+	/* S_FMT resets the crop: the default is the visible size it set */
+	if (enc_raw)
+		vv_params_crop(&ctx->in, &ctx->enc_crop_def);
 	vv_params_to_fmt(ctx, src, f);
 	return 0;
 }
@@ -603,14 +654,8 @@ static int vv_g_selection(struct file *file, void *fh,
 		case V4L2_SEL_TGT_COMPOSE_DEFAULT:
 		case V4L2_SEL_TGT_CROP:
 		case V4L2_SEL_TGT_CROP_DEFAULT:
-			if (P(p->crop.width) && P(p->crop.height)) {
-				s->r.left = P(p->crop.left);
-				s->r.top = P(p->crop.top);
-				s->r.width = P(p->crop.width);
-				s->r.height = P(p->crop.height);
-				return 0;
-			}
-			fallthrough;
+			vv_params_crop(p, &s->r);
+			return 0;
 		case V4L2_SEL_TGT_CROP_BOUNDS:
 		case V4L2_SEL_TGT_COMPOSE_BOUNDS:
 		case V4L2_SEL_TGT_COMPOSE_PADDED:
@@ -624,13 +669,20 @@ static int vv_g_selection(struct file *file, void *fh,
 		}
 	}
 
+	/*
+	 * Encoder, raw queue: CROP is the rectangle the device encodes (its
+	 * INPUT crop), CROP_DEFAULT the visible size S_FMT set, CROP_BOUNDS
+	 * the whole buffer of the format.
+	 */
 	if (s->type != V4L2_BUF_TYPE_VIDEO_OUTPUT)
 		return -EINVAL;
 	switch (s->target) {
 	case V4L2_SEL_TGT_CROP:
-		s->r = ctx->enc_crop;
+		vv_params_crop(&ctx->in, &s->r);
 		return 0;
 	case V4L2_SEL_TGT_CROP_DEFAULT:
+		s->r = ctx->enc_crop_def;
+		return 0;
 	case V4L2_SEL_TGT_CROP_BOUNDS:
 		vv_params_to_fmt(ctx, true, &f);
 		s->r.left = 0;
@@ -643,27 +695,54 @@ static int vv_g_selection(struct file *file, void *fh,
 	}
 }
 
+/*
+ * Encoder: the visible rectangle of the raw frames, the picture size of
+ * the stream.  The rectangle is fitted into the buffer (the format's
+ * width and height), its offsets made even (4:2:0 chroma), and sent to
+ * the device as the crop of its INPUT queue, the other parameters as the
+ * device reported them; the device may adjust it further, and what it
+ * reports back is returned.
+ */
 static int vv_s_selection(struct file *file, void *fh,
 			  struct v4l2_selection *s)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
+	struct vv_fmt_list *l = &ctx->dev->in_fmts;
+	s32 w, h, min_w = 2, min_h = 2;
 	struct v4l2_format f;
-	u32 w, h;
+	struct v4l2_rect r;
+	struct vv_params p;
+	int idx, ret;
 
-	vv_params_to_fmt(ctx, true, &f);
-	w = f.fmt.pix_mp.width;
-	h = f.fmt.pix_mp.height;
 	if (!ctx->dev->encoder || s->type != V4L2_BUF_TYPE_VIDEO_OUTPUT ||
 	    s->target != V4L2_SEL_TGT_CROP)
 		return -EINVAL;
 	if (vb2_is_busy(&ctx->src_vq))
 		return -EBUSY;
-	/* the device encodes the whole frame from its top left corner */
-	s->r.left = 0;
-	s->r.top = 0;
-	s->r.width = clamp_t(u32, s->r.width, 2, w);
-	s->r.height = clamp_t(u32, s->r.height, 2, h);
-	ctx->enc_crop = s->r;
+	vv_params_to_fmt(ctx, true, &f);
+	w = f.fmt.pix_mp.width;
+	h = f.fmt.pix_mp.height;
+	idx = vv_find_fmt(l, f.fmt.pix_mp.pixelformat);
+	if (idx >= 0) {
+		min_w = max_t(s32, min_w, l->fmt[idx].width.min);
+		min_h = max_t(s32, min_h, l->fmt[idx].height.min);
+	}
+	min_w = min(min_w, w);
+	min_h = min(min_h, h);
+	r.left = clamp_t(s32, s->r.left, 0, w - min_w) & ~1;
+	r.top = clamp_t(s32, s->r.top, 0, h - min_h) & ~1;
+	r.width = clamp_t(s32, s->r.width, min_w, w - r.left);
+	r.height = clamp_t(s32, s->r.height, min_h, h - r.top);
+
+	p = ctx->in;
+	p.crop.left = cpu_to_le32(r.left);
+	p.crop.top = cpu_to_le32(r.top);
+	p.crop.width = cpu_to_le32(r.width);
+	p.crop.height = cpu_to_le32(r.height);
+	ret = vv_set_params(ctx, &p);
+	if (ret)
+		return ret;
+	vv_params_crop(&ctx->in, &s->r);
 	return 0;
 }
 
@@ -1649,7 +1728,7 @@ static int vv_init_ctrls(struct vv_ctx *ctx)
 	struct vv_dev *dev = ctx->dev;
 	const struct v4l2_ctrl_ops *ops = &vv_ctrl_ops;
 
-	v4l2_ctrl_handler_init(h, 12);
+	v4l2_ctrl_handler_init(h, 16);
 	if (!dev->encoder) {
 		ctx->min_bufs_ctrl =
 			v4l2_ctrl_new_std(h, ops,
@@ -1708,6 +1787,33 @@ static int vv_init_ctrls(struct vv_ctx *ctx)
 				V4L2_MPEG_VIDEO_H264_LEVEL_4_0 :
 				__fls(lmask));
 		}
+		/*
+		 * The other coded formats: the device encodes 8-bit 4:2:0,
+		 * that is HEVC Main and VP8/VP9 profile 0, which the menus
+		 * say (clients such as GStreamer's encoders read them before
+		 * encoding).  The protocol has no HEVC levels: HEVC_LEVEL is
+		 * accepted, never sent; the device picks the stream's level.
+		 */
+		if (vv_find_fmt(&dev->out_fmts, V4L2_PIX_FMT_HEVC) >= 0) {
+			v4l2_ctrl_new_std_menu(h, ops,
+				V4L2_CID_MPEG_VIDEO_HEVC_PROFILE,
+				V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN, 0,
+				V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN);
+			v4l2_ctrl_new_std_menu(h, ops,
+				V4L2_CID_MPEG_VIDEO_HEVC_LEVEL,
+				V4L2_MPEG_VIDEO_HEVC_LEVEL_6_2, 0,
+				V4L2_MPEG_VIDEO_HEVC_LEVEL_6_2);
+		}
+		if (vv_find_fmt(&dev->out_fmts, V4L2_PIX_FMT_VP8) >= 0)
+			v4l2_ctrl_new_std_menu(h, ops,
+				V4L2_CID_MPEG_VIDEO_VP8_PROFILE,
+				V4L2_MPEG_VIDEO_VP8_PROFILE_0, 0,
+				V4L2_MPEG_VIDEO_VP8_PROFILE_0);
+		if (vv_find_fmt(&dev->out_fmts, V4L2_PIX_FMT_VP9) >= 0)
+			v4l2_ctrl_new_std_menu(h, ops,
+				V4L2_CID_MPEG_VIDEO_VP9_PROFILE,
+				V4L2_MPEG_VIDEO_VP9_PROFILE_0, 0,
+				V4L2_MPEG_VIDEO_VP9_PROFILE_0);
 	}
 	if (ctx->min_bufs_ctrl)
 		ctx->min_bufs_ctrl->flags |= V4L2_CTRL_FLAG_VOLATILE;
@@ -1874,10 +1980,8 @@ static int vv_open(struct file *file)
 		goto err_unlock;
 	ctx->stream_id = ret;
 	ctx->state = dev->encoder ? VV_STATE_RUNNING : VV_STATE_INIT;
-	if (dev->encoder) {
-		ctx->enc_crop.width = P(ctx->in.frame_width);
-		ctx->enc_crop.height = P(ctx->in.frame_height);
-	}
+	if (dev->encoder)
+		vv_params_crop(&ctx->in, &ctx->enc_crop_def);
 	ret = vv_init_ctrls(ctx);
 	if (ret)
 		goto err_idr;

@@ -152,6 +152,35 @@ $T 60 vvclient enc "$ENC" h264 "$D/enc-src.nv12" 320 240 "$O/enc-gop.bin" -g 10 
 	> "$O/enc-gop.txt" 2> "$O/enc-gop.err"
 echo "exit $?" >> "$O/enc-gop.err"
 
+# Picture sizes the device pads in its buffers (640x360: 368 rows, 854x480:
+# 864 columns, 1920x1080: 1088 rows): the stream must have the source's
+# size.  -c says how the size reaches the driver: S_FMT only (fmt), S_FMT
+# and S_SELECTION(CROP) (sel), or an S_FMT 16-aligned and the crop (align).
+# 25 fps, so that S_PARM sends the parameters back to the device.
+while read -r codec size mode bps; do
+	name=enc-$codec-$size-$mode
+	step "encoding $codec $size ($mode)"
+	$T 120 vvclient enc "$ENC" "$codec" "$D/src-$size.nv12" "${size%x*}" "${size#*x}" \
+		"$O/$name.bin" -b "$bps" -f 25 -c "$mode" < /dev/null > "$O/$name.txt" 2> "$O/$name.err"
+	echo "exit $?" >> "$O/$name.err"
+done <<LIST
+h264 640x360 fmt 2000000
+hevc 640x360 fmt 2000000
+vp8 640x360 fmt 2000000
+vp9 640x360 fmt 2000000
+vp9 640x360 sel 2000000
+h264 854x480 fmt 3000000
+hevc 854x480 fmt 3000000
+vp8 854x480 fmt 3000000
+vp9 854x480 fmt 3000000
+hevc 854x480 align 3000000
+h264 1920x1080 fmt 10000000
+hevc 1920x1080 fmt 10000000
+vp8 1920x1080 fmt 10000000
+vp9 1920x1080 fmt 10000000
+h264 1920x1080 align 10000000
+LIST
+
 # v4l2-compliance, streaming included, on our nodes and on vicodec
 # vivid (the kernel's virtual capture driver) exports the DMABUFs that
 # v4l2-compliance imports; big frames so they hold a bitstream buffer

@@ -25,6 +25,16 @@
  *       -p N      V4L2 H.264 profile (V4L2_MPEG_VIDEO_H264_PROFILE_*)
  *       -l N      V4L2 H.264 level (V4L2_MPEG_VIDEO_H264_LEVEL_*)
  *       -m N      bitrate mode (0 VBR, 1 CBR)
+ *       -c MODE   how W x H, the picture size, is given to the encoder:
+ *                 fmt    S_FMT(OUTPUT) W x H only (default; the driver
+ *                        makes W x H the visible size);
+ *                 sel    S_FMT W x H, then S_SELECTION(CROP) 0,0 W x H;
+ *                 align  S_FMT with W x H rounded up to 16, then
+ *                        S_SELECTION(CROP) 0,0 W x H (the stateful
+ *                        encoder interface's example)
+ *       Prints "CROP l,t wxh default l,t wxh bounds l,t wxh" (the
+ *       OUTPUT selection once configured), a "PACKET" line per
+ *       bitstream buffer and a "DONE" summary.
  *
  * CODEC: h264 hevc vp8 vp9 mpeg2 mpeg4
  */
@@ -754,6 +764,25 @@ static int do_decode(int argc, char **argv)
 }
 
 /* ---- encoder ---- */
+static void print_crop(void)
+{
+	static const uint32_t tgt[3] = {
+		V4L2_SEL_TGT_CROP, V4L2_SEL_TGT_CROP_DEFAULT,
+		V4L2_SEL_TGT_CROP_BOUNDS,
+	};
+	static const char *const name[3] = { "CROP", " default", " bounds" };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		struct v4l2_selection sel = { .type = OUT_T, .target = tgt[i] };
+
+		CHECK(VIDIOC_G_SELECTION, &sel);
+		printf("%s %d,%d %ux%u", name[i], sel.r.left, sel.r.top,
+		       sel.r.width, sel.r.height);
+	}
+	printf("\n");
+}
+
 static int do_encode(int argc, char **argv)
 {
 	const char *dev = argv[2];
@@ -765,6 +794,7 @@ static int do_encode(int argc, char **argv)
 	struct v4l2_encoder_cmd ecmd = { .cmd = V4L2_ENC_CMD_STOP };
 	unsigned int bitrate = 0, gop = 0, fps = 30, force_at = ~0u;
 	int profile = -1, level = -1, mode = -1;
+	const char *crop_mode = "fmt";
 	unsigned int frames_in = 0, packets = 0, keyframes = 0, i;
 	size_t fsize = (size_t)w * h * 3 / 2, total = 0;
 	uint8_t *frame = malloc(fsize);
@@ -772,8 +802,11 @@ static int do_encode(int argc, char **argv)
 	double t0;
 
 	optind = 8;
-	while ((opt = getopt(argc, argv, "b:g:f:K:p:l:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:g:f:K:p:l:m:c:")) != -1) {
 		switch (opt) {
+		case 'c':
+			crop_mode = optarg;
+			break;
 		case 'p':
 			profile = atoi(optarg);
 			break;
@@ -803,6 +836,9 @@ static int do_encode(int argc, char **argv)
 	fout = fopen(argv[7], "w");
 	if (!fin || !fout || !frame)
 		die("cannot open input/output");
+	if (strcmp(crop_mode, "fmt") && strcmp(crop_mode, "sel") &&
+	    strcmp(crop_mode, "align"))
+		die("-c %s: expected fmt, sel or align", crop_mode);
 	fd = open(dev, O_RDWR | O_NONBLOCK);
 	if (fd < 0)
 		die("%s: %s", dev, strerror(errno));
@@ -819,8 +855,21 @@ static int do_encode(int argc, char **argv)
 	of.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_NV12;
 	of.fmt.pix_mp.width = w;
 	of.fmt.pix_mp.height = h;
+	if (!strcmp(crop_mode, "align")) {
+		of.fmt.pix_mp.width = (w + 15) & ~15u;
+		of.fmt.pix_mp.height = (h + 15) & ~15u;
+	}
 	of.fmt.pix_mp.num_planes = 1;
 	CHECK(VIDIOC_S_FMT, &of);
+	if (strcmp(crop_mode, "fmt")) {
+		struct v4l2_selection sel = {
+			.type = OUT_T, .target = V4L2_SEL_TGT_CROP,
+			.r = { 0, 0, w, h },
+		};
+
+		CHECK(VIDIOC_S_SELECTION, &sel);
+		CHECK(VIDIOC_G_FMT, &of);
+	}
 	fprintf(stderr, "vvclient: raw %ux%u buffer %ux%u stride %u size %u\n",
 		w, h, of.fmt.pix_mp.width, of.fmt.pix_mp.height,
 		of.fmt.pix_mp.plane_fmt[0].bytesperline,
@@ -853,6 +902,7 @@ static int do_encode(int argc, char **argv)
 					  .value = mode };
 		CHECK(VIDIOC_S_CTRL, &c);
 	}
+	print_crop();
 	nobuf = map_buffers(OUT_T, 4, obuf);
 	ncbuf = map_buffers(CAP_T, 4, cbuf);
 	for (i = 0; i < ncbuf; i++)
@@ -949,6 +999,6 @@ int main(int argc, char **argv)
 	if (argc >= 8 && !strcmp(argv[1], "enc"))
 		return do_encode(argc, argv);
 	fprintf(stderr, "usage: vvclient dec DEV CODEC INPUT [-o OUT] [-s CHUNK] [-k N] [-d /dev/dri/cardN [-a]]\n"
-		"       vvclient enc DEV CODEC IN.nv12 W H OUT [-b BPS] [-g GOP] [-f FPS] [-K N]\n");
+		"       vvclient enc DEV CODEC IN.nv12 W H OUT [-b BPS] [-g GOP] [-f FPS] [-K N] [-p N] [-l N] [-m N] [-c fmt|sel|align]\n");
 	return 2;
 }

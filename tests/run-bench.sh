@@ -17,7 +17,8 @@ export QTEST_QEMU_BINARY=$QEMU
 echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo "# libavcodec $(pkg-config --modversion libavcodec), $VIRTIO_VIDEO_BENCH_RUNS runs per case, median"
 status=0
-for p in $("$QOS" -l | grep '/bench-'); do
+# (GLib 2.84 lists paths as TAP comments: "# /x86_64/...")
+for p in $("$QOS" -l | sed -n 's|^\(# \)\{0,1\}\(/[^ ]*/bench-[^ ]*\)$|\2|p'); do
     # the machine may be shared: say how busy it was
     echo "# load average before the next case: $(cut -d' ' -f1-3 /proc/loadavg)"
     out=$("$QOS" --tap -p "$p" 2>&1)

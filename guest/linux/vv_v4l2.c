@@ -746,21 +746,21 @@ static int vv_s_selection(struct file *file, void *fh,
 	return 0;
 }
 
-/* Frame rate (encoder) */
+/*
+ * Frame rate (encoder).  The raw queue's (OUTPUT) only: the device has one
+ * rate, and the coded queue has no frame intervals to enumerate, so the
+ * stateful encoder interface wants G/S_PARM(CAPTURE) refused.
+ */
 
 static int vv_g_parm(struct file *file, void *fh, struct v4l2_streamparm *a)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
-	struct v4l2_fract *tpf;
+	struct v4l2_fract *tpf = &a->parm.output.timeperframe;
 	u32 fps = P(ctx->in.frame_rate);
 
-	if (V4L2_TYPE_IS_OUTPUT(a->type)) {
-		a->parm.output.capability = V4L2_CAP_TIMEPERFRAME;
-		tpf = &a->parm.output.timeperframe;
-	} else {
-		a->parm.capture.capability = V4L2_CAP_TIMEPERFRAME;
-		tpf = &a->parm.capture.timeperframe;
-	}
+	if (!V4L2_TYPE_IS_OUTPUT(a->type))
+		return -EINVAL;
+	a->parm.output.capability = V4L2_CAP_TIMEPERFRAME;
 	tpf->numerator = 1;
 	tpf->denominator = fps ? fps : 30;
 	return 0;
@@ -769,13 +769,14 @@ static int vv_g_parm(struct file *file, void *fh, struct v4l2_streamparm *a)
 static int vv_s_parm(struct file *file, void *fh, struct v4l2_streamparm *a)
 {
 	struct vv_ctx *ctx = file_to_ctx(file);
-	struct v4l2_fract *tpf = V4L2_TYPE_IS_OUTPUT(a->type) ?
-		&a->parm.output.timeperframe : &a->parm.capture.timeperframe;
+	struct v4l2_fract *tpf = &a->parm.output.timeperframe;
 	int idx = vv_find_fmt(&ctx->dev->in_fmts,
 			      vv_fourcc(P(ctx->in.format)));
 	struct vv_params p;
 	u32 fps;
 
+	if (!V4L2_TYPE_IS_OUTPUT(a->type))
+		return -EINVAL;
 	if (!tpf->numerator || !tpf->denominator)
 		fps = 30;
 	else

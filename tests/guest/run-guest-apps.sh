@@ -2,7 +2,7 @@
 # make check-guest-apps: a stock program decodes through the driver.
 # Boots the guest with the larger image (guest/image/build-apps-image.sh:
 # Debian 12's ffmpeg and its libraries added) and runs
-#   ffmpeg -c:v <codec>_v4l2m2m -i <clip> -fps_mode passthrough -autoscale 0 -pix_fmt nv12 -f framemd5
+#   ffmpeg -c:v <codec>_v4l2m2m -i <clip> -fps_mode passthrough -noautoscale -pix_fmt nv12 -f framemd5
 # for H.264, HEVC, VP8 and VP9 clips; every frame's MD5 must equal the
 # reference in shared/media/<clip>.nv12.framemd5.  Also encodes with
 # h264_v4l2m2m and checks the result decodes on the host with PSNR >= 35 dB,
@@ -63,7 +63,7 @@ for c in $CASES; do
 	codec=\${c%%:*}; clip=\${c#*:}
 	echo "guest: ffmpeg -c:v \${codec}_v4l2m2m -i \$clip"
 	timeout -s KILL 120 ffmpeg -hide_banner -nostdin -c:v \${codec}_v4l2m2m -i /data/\$clip \
-		-fps_mode passthrough -autoscale 0 -pix_fmt nv12 -f framemd5 /out/\$clip.framemd5 \
+		-fps_mode passthrough -noautoscale -pix_fmt nv12 -f framemd5 /out/\$clip.framemd5 \
 		> /out/\$clip.log 2>&1
 	echo "exit \$?" >> /out/\$clip.log
 done

@@ -1121,7 +1121,7 @@ char *vvc_ffmpeg_framemd5(const char *path, const char *pix_fmt, char **err)
     g_autofree char *ref = g_strdup_printf("%s.%s.framemd5", path, pix_fmt);
     const char *args[] = {
         "-flags", "unaligned", "-i", path, "-map", "0:v:0",
-        "-fps_mode", "passthrough", "-autoscale", "0", "-pix_fmt", pix_fmt,
+        "-fps_mode", "passthrough", "-noautoscale", "-pix_fmt", pix_fmt,
         "-f", "framemd5", ref, NULL
     };
 

@@ -656,12 +656,15 @@ static void resource_head(uint8_t *req, uint32_t type, uint32_t stream_id,
     vvc_st32(req + 12, resource_id);
 }
 
-uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
-                                 uint32_t queue_type, uint32_t resource_id,
-                                 uint32_t num_planes,
-                                 const uint32_t *num_entries,
-                                 const uint64_t *addrs, const uint32_t *lens,
-                                 uint32_t total_entries)
+/* RESOURCE_CREATE from explicit entries, posted: the tag. */
+static uint32_t resource_create_post(VvcClient *c, uint32_t stream_id,
+                                     uint32_t queue_type,
+                                     uint32_t resource_id,
+                                     uint32_t num_planes,
+                                     const uint32_t *num_entries,
+                                     const uint64_t *addrs,
+                                     const uint32_t *lens,
+                                     uint32_t total_entries)
 {
     size_t len = 88 + 16 * (size_t)total_entries;
     g_autofree uint8_t *req = g_malloc0(len);
@@ -678,7 +681,20 @@ uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
         vvc_st64(req + 88 + 16 * i, addrs[i]);
         vvc_st32(req + 96 + 16 * i, lens[i]);
     }
-    return vvc_cmd(c, req, len, NULL, 0);
+    return vvc_submit(c, req, len, VVC_HDR);
+}
+
+uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
+                                 uint32_t queue_type, uint32_t resource_id,
+                                 uint32_t num_planes,
+                                 const uint32_t *num_entries,
+                                 const uint64_t *addrs, const uint32_t *lens,
+                                 uint32_t total_entries)
+{
+    return wait_type(c, resource_create_post(c, stream_id, queue_type,
+                                             resource_id, num_planes,
+                                             num_entries, addrs, lens,
+                                             total_entries));
 }
 
 uint32_t vvc_resource_create_object(VvcClient *c, uint32_t stream_id,
@@ -704,11 +720,16 @@ uint32_t vvc_resource_create_object(VvcClient *c, uint32_t stream_id,
 
 uint32_t vvc_resource_create(VvcClient *c, VvcResource *r)
 {
+    return wait_type(c, vvc_resource_create_async(c, r));
+}
+
+uint32_t vvc_resource_create_async(VvcClient *c, VvcResource *r)
+{
     uint32_t ne[VIRTIO_VIDEO_MAX_PLANES] = { r->num_entries };
 
-    return vvc_resource_create_raw(c, r->stream_id, r->queue_type, r->id, 1,
-                                   ne, r->entry_addr, r->entry_len,
-                                   r->num_entries);
+    return resource_create_post(c, r->stream_id, r->queue_type, r->id, 1,
+                                ne, r->entry_addr, r->entry_len,
+                                r->num_entries);
 }
 
 uint32_t vvc_resource_queue_async(VvcClient *c, uint32_t stream_id,
@@ -1166,6 +1187,326 @@ GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
     return units;
 }
 
+/* ---- H.264 parameter sets ---- */
+
+typedef struct Bits {
+    const uint8_t *p;
+    size_t len;                 /* bytes */
+    size_t pos;                 /* bits read */
+} Bits;
+
+static bool bits_over(const Bits *b)
+{
+    return b->pos > b->len * 8;
+}
+
+static uint32_t bits_u(Bits *b, unsigned n)
+{
+    uint32_t v = 0;
+
+    for (; n; n--, b->pos++) {
+        v <<= 1;
+        if (b->pos < b->len * 8) {
+            v |= b->p[b->pos / 8] >> (7 - b->pos % 8) & 1;
+        }
+    }
+    return v;
+}
+
+static uint32_t bits_ue(Bits *b)
+{
+    unsigned zeros = 0;
+
+    while (!bits_u(b, 1)) {
+        if (++zeros > 31 || bits_over(b)) {
+            b->pos = b->len * 8 + 1;
+            return 0;
+        }
+    }
+    return (1u << zeros) - 1 + bits_u(b, zeros);
+}
+
+static void bits_hrd(Bits *b)
+{
+    uint32_t n = bits_ue(b), i;
+
+    bits_u(b, 8);
+    for (i = 0; i <= n && !bits_over(b); i++) {
+        bits_ue(b);
+        bits_ue(b);
+        bits_u(b, 1);
+    }
+    bits_u(b, 20);
+}
+
+/*
+ * Bit position of bitstream_restriction_flag in the sequence parameter
+ * set @rbsp (after the NAL header byte), 0 if the set has no VUI, -1 if
+ * it cannot be read (7.3.2.1.1, E.1.1).
+ */
+static long sps_restriction_pos(const uint8_t *rbsp, size_t len)
+{
+    static const uint8_t high[] = {
+        100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135,
+    };
+    Bits b = { .p = rbsp, .len = len };
+    uint32_t profile = bits_u(&b, 8), chroma = 1, n, i, j;
+    bool nal, vcl;
+
+    bits_u(&b, 16);                     /* constraint flags, level_idc */
+    bits_ue(&b);                        /* seq_parameter_set_id */
+    if (memchr(high, profile, sizeof(high))) {
+        chroma = bits_ue(&b);
+        if (chroma == 3) {
+            bits_u(&b, 1);
+        }
+        bits_ue(&b);
+        bits_ue(&b);
+        bits_u(&b, 1);
+        if (bits_u(&b, 1)) {            /* seq_scaling_matrix_present */
+            for (i = 0; i < (chroma == 3 ? 12u : 8u); i++) {
+                int last = 8, next = 8;
+
+                if (!bits_u(&b, 1)) {   /* seq_scaling_list_present_flag */
+                    continue;
+                }
+                /* scaling_list(): deltas until one makes nextScale 0 */
+                for (j = 0; j < (i < 6 ? 16u : 64u) && next &&
+                     !bits_over(&b); j++) {
+                    uint32_t v = bits_ue(&b);
+                    int delta = v & 1 ? (int)(v + 1) / 2 : -(int)(v / 2);
+
+                    next = (last + delta + 256) % 256;
+                    last = next ? next : last;
+                }
+            }
+        }
+    }
+    bits_ue(&b);                        /* log2_max_frame_num_minus4 */
+    n = bits_ue(&b);                    /* pic_order_cnt_type */
+    if (n == 0) {
+        bits_ue(&b);
+    } else if (n == 1) {
+        bits_u(&b, 1);
+        bits_ue(&b);
+        bits_ue(&b);
+        n = bits_ue(&b);
+        for (i = 0; i < n && !bits_over(&b); i++) {
+            bits_ue(&b);
+        }
+    }
+    bits_ue(&b);                        /* max_num_ref_frames */
+    bits_u(&b, 1);
+    bits_ue(&b);                        /* pic_width_in_mbs_minus1 */
+    bits_ue(&b);                        /* pic_height_in_map_units_minus1 */
+    if (!bits_u(&b, 1)) {               /* frame_mbs_only_flag */
+        bits_u(&b, 1);
+    }
+    bits_u(&b, 1);                      /* direct_8x8_inference_flag */
+    if (bits_u(&b, 1)) {                /* frame_cropping_flag */
+        for (i = 0; i < 4; i++) {
+            bits_ue(&b);
+        }
+    }
+    if (!bits_u(&b, 1)) {               /* vui_parameters_present_flag */
+        return bits_over(&b) ? -1 : 0;
+    }
+    if (bits_u(&b, 1) && bits_u(&b, 8) == 255) {
+        bits_u(&b, 32);                 /* sar */
+    }
+    if (bits_u(&b, 1)) {
+        bits_u(&b, 1);                  /* overscan_appropriate_flag */
+    }
+    if (bits_u(&b, 1)) {                /* video_signal_type_present_flag */
+        bits_u(&b, 4);
+        if (bits_u(&b, 1)) {
+            bits_u(&b, 24);
+        }
+    }
+    if (bits_u(&b, 1)) {                /* chroma_loc_info_present_flag */
+        bits_ue(&b);
+        bits_ue(&b);
+    }
+    if (bits_u(&b, 1)) {                /* timing_info_present_flag */
+        bits_u(&b, 32);
+        bits_u(&b, 32);
+        bits_u(&b, 1);
+    }
+    nal = bits_u(&b, 1);
+    if (nal) {
+        bits_hrd(&b);
+    }
+    vcl = bits_u(&b, 1);
+    if (vcl) {
+        bits_hrd(&b);
+    }
+    if (nal || vcl) {
+        bits_u(&b, 1);                  /* low_delay_hrd_flag */
+    }
+    bits_u(&b, 1);                      /* pic_struct_present_flag */
+    return bits_over(&b) || b.pos >= len * 8 ? -1 : (long)b.pos;
+}
+
+/* Append NAL payload bytes @rbsp with emulation prevention. */
+static void append_escaped(GByteArray *out, const uint8_t *rbsp, size_t len)
+{
+    static const uint8_t three = 3;
+    size_t i, zeros = 0;
+
+    for (i = 0; i < len; i++) {
+        if (zeros >= 2 && rbsp[i] <= 3) {
+            g_byte_array_append(out, &three, 1);
+            zeros = 0;
+        }
+        g_byte_array_append(out, rbsp + i, 1);
+        zeros = rbsp[i] ? 0 : zeros + 1;
+    }
+}
+
+GByteArray *vvc_h264_drop_reorder_info(const uint8_t *data, size_t len,
+                                       char **err)
+{
+    GByteArray *out = g_byte_array_sized_new(len);
+    size_t i = 0;
+
+    while (i < len) {
+        g_autofree uint8_t *rbsp = NULL;
+        size_t start, end, n = 0, zeros = 0, k;
+        long pos;
+
+        /* copy up to and including the next start code */
+        if (i + 3 > len || data[i] || data[i + 1] || data[i + 2] != 1) {
+            g_byte_array_append(out, data + i, 1);
+            i++;
+            continue;
+        }
+        g_byte_array_append(out, data + i, 3);
+        start = i + 3;
+        for (end = start; end + 3 <= len; end++) {
+            if (!data[end] && !data[end + 1] && data[end + 2] <= 1) {
+                break;
+            }
+        }
+        if (end + 3 > len) {
+            end = len;
+        }
+        i = end;
+        if (start >= end || (data[start] & 0x1f) != 7) {
+            g_byte_array_append(out, data + start, end - start);
+            continue;
+        }
+        rbsp = g_malloc(end - start);
+        for (k = start + 1; k < end; k++) {
+            if (zeros >= 2 && data[k] == 3) {
+                zeros = 0;
+                continue;
+            }
+            zeros = data[k] ? 0 : zeros + 1;
+            rbsp[n++] = data[k];
+        }
+        pos = sps_restriction_pos(rbsp, n);
+        if (pos < 0) {
+            *err = g_strdup("cannot read an H.264 sequence parameter set");
+            g_byte_array_unref(out);
+            return NULL;
+        }
+        if (pos && rbsp[pos / 8] >> (7 - pos % 8) & 1) {
+            /* bitstream_restriction_flag 0, then rbsp_trailing_bits() */
+            n = (pos + 2 + 7) / 8;
+            for (k = pos; k < n * 8; k++) {
+                rbsp[k / 8] &= ~(0x80 >> (k % 8));
+            }
+            rbsp[(pos + 1) / 8] |= 0x80 >> ((pos + 1) % 8);
+        }
+        g_byte_array_append(out, data + start, 1);
+        append_escaped(out, rbsp, n);
+    }
+    return out;
+}
+
+bool vvc_gen_reorder_switch(const char *dir, char **path, GPtrArray **ref,
+                            char **err)
+{
+    static const struct {
+        const char *size;
+        unsigned frames;
+        const char *profile;
+        const char *params;
+    } parts[] = {
+        { "176x144", 10, "baseline", "b-adapt=0" },
+        { "640x320", 9, "main", "bframes=2:b-adapt=0:cabac=1" },
+        { "320x240", 8, "high", "bframes=3:b-adapt=0:b-pyramid=normal" },
+    };
+    g_autoptr(GByteArray) all = g_byte_array_new();
+    g_autoptr(GPtrArray) md5 = g_ptr_array_new_with_free_func(g_free);
+    unsigned total = 0;
+    size_t i;
+
+    *path = NULL;
+    *ref = NULL;
+    for (i = 0; i < G_N_ELEMENTS(parts); i++) {
+        g_autofree char *enc = g_strdup_printf("%s/part%zu.h264", dir, i);
+        g_autofree char *part = g_strdup_printf("%s/part%zu-norestr.h264",
+                                                dir, i);
+        g_autofree char *src = g_strdup_printf("testsrc2=size=%s:rate=25",
+                                               parts[i].size);
+        g_autofree char *frames = g_strdup_printf("%u", parts[i].frames);
+        g_autofree char *data = NULL;
+        g_autofree char *framemd5 = NULL;
+        g_autoptr(GByteArray) out = NULL;
+        g_autoptr(GPtrArray) m = NULL;
+        guint k;
+        const char *args[] = {
+            "-f", "lavfi", "-i", src, "-frames:v", frames,
+            "-c:v", "libx264", "-profile:v", parts[i].profile,
+            "-x264-params", parts[i].params, "-pix_fmt", "yuv420p",
+            "-f", "h264", enc, NULL
+        };
+        gsize len;
+
+        if (!vvc_run_ffmpeg(args, err)) {
+            return false;
+        }
+        if (!g_file_get_contents(enc, &data, &len, NULL)) {
+            *err = g_strdup_printf("cannot read %s", enc);
+            return false;
+        }
+        out = vvc_h264_drop_reorder_info((uint8_t *)data, len, err);
+        if (!out || !g_file_set_contents(part, (char *)out->data, out->len,
+                                         NULL)) {
+            if (out) {
+                *err = g_strdup_printf("cannot write %s", part);
+            }
+            return false;
+        }
+        g_byte_array_append(all, out->data, out->len);
+        /* ffmpeg probes each part on its own: it finds the delay */
+        framemd5 = vvc_ffmpeg_framemd5(part, "nv12", err);
+        m = framemd5 ? vvc_read_framemd5(framemd5, err) : NULL;
+        if (!m) {
+            return false;
+        }
+        if (m->len != parts[i].frames) {
+            *err = g_strdup_printf("ffmpeg decodes %u pictures of the %u in "
+                                   "%s", m->len, parts[i].frames, part);
+            return false;
+        }
+        total += m->len;
+        for (k = 0; k < m->len; k++) {
+            g_ptr_array_add(md5, g_strdup(g_ptr_array_index(m, k)));
+        }
+    }
+    *path = g_strdup_printf("%s/reorder-switch.h264", dir);
+    if (!g_file_set_contents(*path, (char *)all->data, all->len, NULL)) {
+        *err = g_strdup_printf("cannot write %s", *path);
+        g_clear_pointer(path, g_free);
+        return false;
+    }
+    g_assert(md5->len == total);
+    *ref = g_steal_pointer(&md5);
+    return true;
+}
+
 GPtrArray *vvc_chunk_units(GPtrArray *units, size_t chunk_size)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(unit_free);
@@ -1236,6 +1577,15 @@ GArray *vvc_reference_order(GPtrArray *units, uint32_t format, char **err)
         return NULL;
     }
     ctx->thread_count = 1;
+    /*
+     * Every picture: without VUI bitstream_restriction an H.264 decoder
+     * that starts with no reorder delay drops the pictures that show it
+     * one is needed.  Hold back as many as libavcodec can (the order of
+     * what comes out does not depend on it).
+     */
+    if (codec->id == AV_CODEC_ID_H264) {
+        ctx->has_b_frames = 15;
+    }
     if (avcodec_open2(ctx, codec, NULL) < 0) {
         *err = g_strdup_printf("cannot open the %s decoder", codec->name);
         avcodec_free_context(&ctx);
@@ -1382,11 +1732,21 @@ enum {
     PK_IN,
     PK_OUT,
     PK_DRAIN,
+    /* VvcDecodeOpts.pipelined: commands answered while decoding goes on */
+    PK_CREATE,
+    PK_CLEAR,
+    PK_DESTROY_ALL,
 };
 
 typedef struct VvcPend {
     int kind;
     VvcResource *r;
+    /*
+     * PK_IN, PK_OUT: the pipelined QUEUE_CLEAR (or DESTROY_ALL) numbered
+     * so cancelled it, 0: none; PK_CLEAR: its number and queue
+     */
+    unsigned cleared_by;
+    uint32_t queue;
 } VvcPend;
 
 enum {
@@ -1416,6 +1776,10 @@ struct VvcDecoder {
     bool drain_refused;         /* answered 0x300: EVENT_ERROR expected */
     uint32_t drain_tag;
     bool hook_done;
+    /* pipelined: clears sent so far; output buffers destroyed, kept */
+    unsigned clears;
+    GPtrArray *retired;         /* VvcResource, until the answers */
+    unsigned destroys_pending;  /* RESOURCE_DESTROY_ALL not answered */
     char *err;
 };
 
@@ -1435,13 +1799,14 @@ static void fail(VvcDecoder *d, const char *fmt, ...)
     d->err = g_strdup_printf("stream %u: %s", d->sid, msg);
 }
 
-static void pend(VvcDecoder *d, uint32_t tag, int kind, VvcResource *r)
+static VvcPend *pend(VvcDecoder *d, uint32_t tag, int kind, VvcResource *r)
 {
     VvcPend *p = g_new0(VvcPend, 1);
 
     p->kind = kind;
     p->r = r;
     g_hash_table_insert(d->pending, GUINT_TO_POINTER(tag), p);
+    return p;
 }
 
 static bool check_ok(VvcDecoder *d, uint32_t type, const char *what)
@@ -1522,9 +1887,16 @@ static void free_inputs(VvcDecoder *d)
     g_ptr_array_set_size(d->inputs, 0);
 }
 
-static void handle_input(VvcDecoder *d, VvcResource *r, VvcMsg *m)
+/*
+ * An input buffer came back.  @cleared: a pipelined clear cancelled it,
+ * and the buffer may be queued again already.
+ */
+static void handle_input(VvcDecoder *d, VvcResource *r, VvcMsg *m,
+                         bool cleared)
 {
-    r->queued = false;
+    if (!cleared) {
+        r->queued = false;
+    }
     if (m->type != VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE) {
         fail(d, "RESOURCE_QUEUE(INPUT, %u) answered 0x%x", r->id, m->type);
         return;
@@ -1640,6 +2012,53 @@ static void handle_drain(VvcDecoder *d, VvcMsg *m, bool cancel)
     }
 }
 
+static void release_retired(VvcDecoder *d)
+{
+    guint i;
+
+    for (i = 0; i < d->retired->len; i++) {
+        VvcResource *r = g_ptr_array_index(d->retired, i);
+
+        if (r->guard && !vvc_resource_guard_ok(d->c, r)) {
+            fail(d, "the device wrote outside output resource %u", r->id);
+        }
+        vvc_resource_release(d->c, r);
+    }
+    g_ptr_array_set_size(d->retired, 0);
+}
+
+/*
+ * The answer of a pipelined QUEUE_CLEAR numbered @clear: every buffer it
+ * cancelled (and those of the clears before it) must be back.
+ */
+static void handle_clear(VvcDecoder *d, VvcMsg *m, unsigned clear,
+                         uint32_t queue)
+{
+    const char *what = queue == Q_IN ? "QUEUE_CLEAR(INPUT)"
+                                     : "QUEUE_CLEAR(OUTPUT)";
+    GHashTableIter it;
+    gpointer tag, value;
+
+    if (!check_ok(d, m->type, what)) {
+        return;
+    }
+    g_hash_table_iter_init(&it, d->pending);
+    while (g_hash_table_iter_next(&it, &tag, &value)) {
+        VvcPend *p = value;
+
+        if (p->cleared_by && p->cleared_by <= clear &&
+            (p->kind == PK_IN) == (queue == Q_IN)) {
+            fail(d, "RESOURCE_QUEUE(%s, resource %u, tag %u) not completed "
+                 "before the %s response", queue == Q_IN ? "INPUT" : "OUTPUT",
+                 p->r->id, GPOINTER_TO_UINT(tag), what);
+            return;
+        }
+    }
+    if (queue == Q_IN) {
+        d->st->cleared_inputs++;
+    }
+}
+
 /* Dispatch a completion that belongs to @d. */
 static void handle_completion(VvcDecoder *d, VvcMsg *m, bool cancel)
 {
@@ -1649,16 +2068,56 @@ static void handle_completion(VvcDecoder *d, VvcMsg *m, bool cancel)
     g_hash_table_remove(d->pending, GUINT_TO_POINTER(m->tag));
     switch (copy.kind) {
     case PK_IN:
-        handle_input(d, copy.r, m);
+        handle_input(d, copy.r, m, copy.cleared_by);
         break;
     case PK_OUT:
-        handle_output(d, copy.r, m, cancel, d->stale_outputs ||
+        handle_output(d, copy.r, m, cancel || copy.cleared_by,
+                      d->stale_outputs ||
                       !g_ptr_array_find(d->outputs, copy.r, NULL));
         break;
     case PK_DRAIN:
         handle_drain(d, m, cancel);
         break;
+    case PK_CREATE:
+        check_ok(d, m->type, "RESOURCE_CREATE(OUTPUT)");
+        break;
+    case PK_CLEAR:
+        handle_clear(d, m, copy.cleared_by, copy.queue);
+        break;
+    case PK_DESTROY_ALL:
+        /* the device no longer writes the old buffers: free them */
+        if (check_ok(d, m->type, "RESOURCE_DESTROY_ALL(OUTPUT)") &&
+            !--d->destroys_pending) {
+            release_retired(d);
+        }
+        break;
     }
+}
+
+/*
+ * Post QUEUE_CLEAR(@queue) without waiting: the buffers pending on that
+ * queue now must complete before its answer.
+ */
+static void clear_queue_async(VvcDecoder *d, uint32_t queue)
+{
+    GHashTableIter it;
+    gpointer value;
+    uint32_t tag;
+    VvcPend *p;
+
+    d->clears++;
+    g_hash_table_iter_init(&it, d->pending);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        p = value;
+        if (!p->cleared_by &&
+            p->kind == (queue == Q_IN ? PK_IN : PK_OUT)) {
+            p->cleared_by = d->clears;
+        }
+    }
+    tag = vvc_queue_clear_async(d->c, d->sid, queue);
+    p = pend(d, tag, PK_CLEAR, NULL);
+    p->cleared_by = d->clears;
+    p->queue = queue;
 }
 
 /*
@@ -1696,6 +2155,9 @@ static void take_cancelled(VvcDecoder *d, int kind, const char *what)
         if (p->kind == PK_DRAIN) {
             fail(d, "STREAM_DRAIN still pending after the %s response",
                  what);
+        } else if (p->kind != PK_IN && p->kind != PK_OUT) {
+            fail(d, "command %u of kind %d still pending after the %s "
+                 "response", GPOINTER_TO_UINT(tags[i]), p->kind, what);
         } else {
             fail(d, "RESOURCE_QUEUE(%s, resource %u) not completed before "
                  "the %s response", p->kind == PK_IN ? "INPUT" : "OUTPUT",
@@ -1772,13 +2234,32 @@ static void resolution_changed(VvcDecoder *d)
                                     : VIRTIO_VIDEO_FORMAT_NV12;
     VvcParams p;
     uint64_t size = 0;
-    unsigned k, n;
+    unsigned k, n, nreuse = 0;
+    g_autofree uint32_t *reuse = NULL;
 
     d->st->res_changes++;
     if (!get_params(d, Q_IN, &d->in_p) || !get_params(d, Q_OUT, &p)) {
         return;
     }
-    if (d->outputs->len) {
+    if (d->outputs->len && d->o.pipelined) {
+        /*
+         * The same without waiting; the new buffers get the old ids.  The
+         * old ones stay allocated until the DESTROY_ALL is answered.
+         */
+        nreuse = d->outputs->len;
+        reuse = g_new(uint32_t, nreuse);
+        for (k = 0; k < nreuse; k++) {
+            VvcResource *r = g_ptr_array_index(d->outputs, k);
+
+            reuse[k] = r->id;
+            g_ptr_array_add(d->retired, r);
+        }
+        g_ptr_array_set_size(d->outputs, 0);
+        clear_queue_async(d, Q_OUT);
+        pend(d, vvc_destroy_all_async(d->c, d->sid, Q_OUT), PK_DESTROY_ALL,
+             NULL);
+        d->destroys_pending++;
+    } else if (d->outputs->len) {
         /*
          * STREAMOFF(CAPTURE), REQBUFS(CAPTURE, 0).  Every picture of the
          * old resolution came before the event, so these buffers must all
@@ -1834,6 +2315,13 @@ static void resolution_changed(VvcDecoder *d)
 
         r->layout = p;
         g_ptr_array_add(d->outputs, r);
+        if (k < nreuse) {
+            r->id = reuse[k];
+        }
+        if (d->o.pipelined && !d->o.out_object) {
+            pend(d, vvc_resource_create_async(d->c, r), PK_CREATE, r);
+            continue;
+        }
         if (d->o.out_object) {
             uint8_t uuid[16];
 
@@ -1911,6 +2399,7 @@ static void teardown(VvcDecoder *d, bool clean)
     g_hash_table_remove_all(d->pending);
     free_outputs(d);
     free_inputs(d);
+    release_retired(d);
 }
 
 static void queue_inputs(VvcDecoder *d)
@@ -2001,7 +2490,19 @@ static void pump(VvcDecoder *d)
                      "use a longer stream");
                 return;
             }
-            if (clear_queue(d, Q_IN)) {
+            if (o->pipelined) {
+                guint i;
+
+                /* the guest has every buffer back: the rerun goes now */
+                clear_queue_async(d, Q_IN);
+                for (i = 0; i < d->inputs->len; i++) {
+                    ((VvcResource *)g_ptr_array_index(d->inputs,
+                                                      i))->queued = false;
+                }
+                d->st->frames_before_clear = n;
+                d->pass++;
+                d->next_unit = 0;
+            } else if (clear_queue(d, Q_IN)) {
                 /* seek to the start: queue every unit again */
                 d->st->cleared_inputs++;
                 d->st->frames_before_clear = n;
@@ -2065,6 +2566,7 @@ VvcDecoder *vvc_decoder_new(VvcClient *c, GPtrArray *units,
     d->frames = g_array_ref(frames);
     d->inputs = g_ptr_array_new();
     d->outputs = g_ptr_array_new();
+    d->retired = g_ptr_array_new();
     d->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                        g_free);
     d->state = ST_RUN;
@@ -2150,8 +2652,10 @@ void vvc_decoder_free(VvcDecoder *d)
     }
     free_outputs(d);
     free_inputs(d);
+    release_retired(d);
     g_ptr_array_unref(d->inputs);
     g_ptr_array_unref(d->outputs);
+    g_ptr_array_unref(d->retired);
     g_hash_table_destroy(d->pending);
     g_ptr_array_unref(d->units);
     g_array_unref(d->frames);

@@ -203,6 +203,8 @@ VvcResource *vvc_resource_alloc(VvcClient *c, uint32_t stream_id,
 void vvc_resource_release(VvcClient *c, VvcResource *r);
 /* RESOURCE_CREATE of @r (SINGLE_BUFFER, one plane): the response type. */
 uint32_t vvc_resource_create(VvcClient *c, VvcResource *r);
+/* ... posted without waiting: the tag. */
+uint32_t vvc_resource_create_async(VvcClient *c, VvcResource *r);
 /* Raw RESOURCE_CREATE from explicit entries. */
 uint32_t vvc_resource_create_raw(VvcClient *c, uint32_t stream_id,
                                  uint32_t queue_type, uint32_t resource_id,
@@ -267,6 +269,25 @@ GPtrArray *vvc_demux(const char *path, uint32_t *format, int *bit_depth,
  */
 GPtrArray *vvc_gen_h264(unsigned width, unsigned height, unsigned frames,
                         char **err);
+/*
+ * The H.264 Annex B stream @data with VUI bitstream_restriction taken out
+ * of every sequence parameter set, as many encoders write them (libx264
+ * always fills it in): a decoder then has to work out by itself how far
+ * pictures are reordered.  NULL and *err when a set cannot be read.
+ */
+GByteArray *vvc_h264_drop_reorder_info(const uint8_t *data, size_t len,
+                                       char **err);
+/*
+ * Three H.264 streams made by the ffmpeg command-line tool, without VUI
+ * bitstream_restriction, concatenated into @dir/reorder-switch.h264 (the
+ * path goes to *path): 176x144 Baseline, then 640x320 Main with CABAC and
+ * B-frames, then 320x240 High with a B-pyramid (reordering deeper than
+ * before).  *ref gets the MD5s of every picture (NV12) as ffmpeg decodes
+ * each part on its own, in order.  false and *err on failure.
+ */
+bool vvc_gen_reorder_switch(const char *dir, char **path, GPtrArray **ref,
+                            char **err);
+
 /* The units cut into fixed-size chunks of the concatenated bytes. */
 GPtrArray *vvc_chunk_units(GPtrArray *units, size_t chunk_size);
 
@@ -348,6 +369,16 @@ typedef struct VvcDecodeOpts {
     unsigned clear_output_after;    /* frames, then QUEUE_CLEAR(OUTPUT) */
     unsigned destroy_after;     /* frames, then STREAM_DESTROY in flight */
     bool no_drain;              /* stop once every input has completed */
+    /*
+     * Send QUEUE_CLEAR and RESOURCE_DESTROY_ALL and what follows them
+     * without waiting for their answers (the ChromeOS driver does): at a
+     * resolution change QUEUE_CLEAR(OUTPUT), RESOURCE_DESTROY_ALL(OUTPUT),
+     * then RESOURCE_CREATE and RESOURCE_QUEUE of the new output buffers
+     * with the ids of the old ones; with clear_input_after,
+     * QUEUE_CLEAR(INPUT), then the rerun's inputs in the same buffers.
+     * The answers are checked as they come (cancelled buffers first).
+     */
+    bool pipelined;
     /* once @hook_after frames are out, call @hook (e.g. migrate) */
     unsigned hook_after;
     void (*hook)(void *opaque);

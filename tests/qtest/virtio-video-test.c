@@ -19,6 +19,7 @@
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "libqos/qgraph.h"
+#include "libqos/qgraph_internal.h"
 #include "libqos/virtio-video.h"
 #include "virtio-video-encode.h"
 #include "standard-headers/linux/virtio_gpu.h"
@@ -580,13 +581,12 @@ static const GenCodec *gen_codec(const char *name)
     g_assert_not_reached();
 }
 
-/* 30 frames of CIF test pattern, encoded once per process. */
-static char *gen_clip(const GenCodec *g)
+/*
+ * The folder of the streams this process makes with the ffmpeg command
+ * (removed at exit); NULL after g_test_fail() without that command.
+ */
+static const char *gen_folder(void)
 {
-    g_autofree char *path = NULL;
-    g_autoptr(GPtrArray) args = NULL;
-    const char *const *a;
-
     if (!g_find_program_in_path("ffmpeg")) {
         g_test_message("the ffmpeg command is missing (Debian package "
                        "ffmpeg): cannot generate test streams");
@@ -597,6 +597,19 @@ static char *gen_clip(const GenCodec *g)
         gen_dir = g_dir_make_tmp("virtio-video-qtest-XXXXXX", NULL);
         g_assert(gen_dir);
         atexit(gen_cleanup);
+    }
+    return gen_dir;
+}
+
+/* 30 frames of CIF test pattern, encoded once per process. */
+static char *gen_clip(const GenCodec *g)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) args = NULL;
+    const char *const *a;
+
+    if (!gen_folder()) {
+        return NULL;
     }
     path = g_build_filename(gen_dir, g->file, NULL);
     if (g_file_test(path, G_FILE_TEST_EXISTS)) {
@@ -951,6 +964,102 @@ static void test_decode_reschange(void *obj, void *data,
     }
 }
 
+/*
+ * decode-pipelined-resolution-change: at each new size QUEUE_CLEAR(OUTPUT),
+ * RESOURCE_DESTROY_ALL(OUTPUT), and the new buffers' RESOURCE_CREATE and
+ * RESOURCE_QUEUE (with the old ids) go out back to back, without waiting
+ * for any answer, as the ChromeOS driver does them: the new buffers must
+ * not be destroyed by the DESTROY_ALL before them, and every picture comes
+ * out right.
+ */
+static void test_decode_pipelined_reschange(void *obj, void *data,
+                                            QGuestAllocator *alloc)
+{
+    static const struct {
+        const char *file;
+        unsigned sizes;
+    } clips[] = {
+        { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", 3 },
+        { "resolution_change_500frames-vp9.ivf", 5 },
+    };
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    size_t i;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    c = client_new(v);
+    for (i = 0; i < G_N_ELEMENTS(clips); i++) {
+        g_autofree char *path = need_media(clips[i].file);
+        g_autofree char *ref = NULL;
+        DecodeCheck dc = { .check_ts = true };
+        VvcDecodeStats st;
+
+        if (!path) {
+            return;
+        }
+        ref = g_strdup_printf("%s.nv12.framemd5", path);
+        dc.path = path;
+        dc.ref = ref;
+        dc.o.stream_id = i + 1;
+        dc.o.pipelined = true;
+        dc.o.sg_entries = i == 1;
+        if (!decode_check(c, &dc, &st)) {
+            return;
+        }
+        CHECK(st.res_changes >= clips[i].sizes,
+              "%s: %u DECODER_RESOLUTION_CHANGED events for %u sizes",
+              clips[i].file, st.res_changes, clips[i].sizes);
+        CHECK(st.outputs_err > 0, "%s: no output buffer cancelled",
+              clips[i].file);
+    }
+}
+
+/*
+ * decode-reorder-switch: H.264 without VUI bitstream_restriction (as many
+ * encoders write it) that goes from 176x144 Baseline to 640x320 with
+ * B-frames, then to 320x240 with a B-pyramid: the decoder learns only from
+ * the stream how far pictures are reordered, and must lose none of them.
+ * Reference: ffmpeg's decode of each part on its own.
+ */
+static void test_decode_reorder_switch(void *obj, void *data,
+                                       QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    g_autofree char *path = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *diff = NULL;
+    VvcDecodeStats st;
+    VvcDecodeOpts o = { .stats = &st };
+    uint32_t format = 0;
+    int depth;
+
+    if (skip_encoder(v)) {
+        return;
+    }
+    if (!gen_folder()) {
+        return;
+    }
+    CHECK(vvc_gen_reorder_switch(gen_dir, &path, &ref, &err), "%s", err);
+    units = vvc_demux(path, &format, &depth, &err);
+    order = units ? vvc_reference_order(units, format, &err) : NULL;
+    CHECK(order, "%s", err);
+    c = client_new(v);
+    CHECK(vvc_decode_file(c, path, &o, frames, &err), "%s", err);
+    g_test_message("%u of %u pictures, %u sizes", frames->len, ref->len,
+                   st.res_changes);
+    diff = vvc_check_frames(frames, ref, order);
+    CHECK(!diff, "%s", diff);
+    CHECK(st.res_changes == 3, "%u DECODER_RESOLUTION_CHANGED events for 3 "
+          "sizes", st.res_changes);
+}
+
 /* Load a media clip, its reference and its presentation order. */
 static bool load_clip(const char *name, char **path, GPtrArray **units,
                       uint32_t *format, GPtrArray **ref, GArray **order)
@@ -1041,6 +1150,57 @@ static void test_decode_clear_input(void *obj, void *data,
             CHECK(frame_is(f, ref, order, k), "frame %u before the clear: "
                   "md5 %s ts 0x%" PRIx64 " differs from the reference", k,
                   f->md5, f->timestamp);
+            first++;
+        } else {
+            CHECK(frame_is(f, ref, order, k - first), "frame %u after the "
+                  "clear (%u of the rerun): md5 %s ts 0x%" PRIx64
+                  " differs from the reference", k, k - first, f->md5,
+                  f->timestamp);
+        }
+    }
+    CHECK(first >= 20, "%u pictures before the clear", first);
+    CHECK(frames->len - first == ref->len, "%u pictures after the clear, "
+          "expected %u", frames->len - first, ref->len);
+    CHECK(st.eos == 1 && st.drained, "no clean drain");
+}
+
+/*
+ * decode-pipelined-clear-input: the same seek, with the stream queued again
+ * right after QUEUE_CLEAR(INPUT), in the same buffers, before its answer.
+ */
+static void test_decode_pipelined_clear_input(void *obj, void *data,
+                                              QGuestAllocator *alloc)
+{
+    QVirtioVideo *v = obj;
+    g_autoptr(VvcClient) c = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(GPtrArray) units = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) order = NULL;
+    g_autoptr(GArray) frames = frames_new();
+    VvcDecodeOpts o = { .pipelined = true, .clear_input_after = 20 };
+    VvcDecodeStats st;
+    guint k, first = 0;
+
+    if (skip_encoder(v) ||
+        !load_clip("test-25fps.h264", &path, &units, &o.coded_format, &ref,
+                   &order)) {
+        return;
+    }
+    c = client_new(v);
+    o.stats = &st;
+    if (!run_one(c, units, &o, frames)) {
+        return;
+    }
+    CHECK(st.cleared_inputs == 1, "QUEUE_CLEAR(INPUT) not answered");
+    for (k = 0; k < frames->len; k++) {
+        VvcFrame *f = &g_array_index(frames, VvcFrame, k);
+
+        if (f->pass == 0) {
+            CHECK(k == first, "frame %u of before the clear came after "
+                  "frames of after it", k);
+            CHECK(frame_is(f, ref, order, k), "frame %u before the clear "
+                  "differs from the reference", k);
             first++;
         } else {
             CHECK(frame_is(f, ref, order, k - first), "frame %u after the "
@@ -2303,6 +2463,95 @@ static void test_gpu_detach_in_use(void *obj, void *data,
     gpu_free(&g);
 }
 
+/*
+ * The decode-media tests of a folder of any size.  QOS finds its tests
+ * with a depth-first walk whose stack holds 128 nodes
+ * (QOS_PATH_MAX_ELEMENT_SIZE) and takes every child of a node at once:
+ * some 60 clips next to the other tests of "virtio-video-decoder"
+ * overflowed it ("QOSStack: full stack, cannot push"), and qos-test
+ * aborted before listing a single test.  So the clips hang off a tree with
+ * at most MEDIA_FANOUT children per node: a node of this file consumes the
+ * decoder (it adds no device: no command line) and produces interfaces
+ * "<node>-<first>-<last>" for runs of clips, nested as deep as the folder
+ * needs.  The walk then holds at most MEDIA_FANOUT nodes per level.
+ */
+#define MEDIA_FANOUT    16
+
+typedef struct MediaNode {
+    QOSGraphObject obj;
+    QVirtioVideo *v;
+} MediaNode;
+
+static void *media_node_get_driver(void *object, const char *interface)
+{
+    return ((MediaNode *)object)->v;
+}
+
+static void *media_node_create(void *parent, QGuestAllocator *alloc,
+                               void *addr)
+{
+    MediaNode *m = g_new0(MediaNode, 1);
+
+    m->v = parent;
+    m->obj.get_driver = media_node_get_driver;
+    m->obj.free = g_free;
+    return &m->obj;
+}
+
+/*
+ * Clips @first .. @first + @n - 1 of @media under graph node @parent; the
+ * interfaces for runs of them are named after @node.
+ */
+static void register_media_range(const char *node, const char *parent,
+                                 GPtrArray *media, guint first, guint n)
+{
+    guint span = 1, i;
+
+    while (span * MEDIA_FANOUT < n) {
+        span *= MEDIA_FANOUT;
+    }
+    for (i = 0; i < n; i += span) {
+        guint len = MIN(span, n - i);
+
+        if (n <= MEDIA_FANOUT) {
+            VvcMediaFile *m = g_ptr_array_index(media, first + i);
+            g_autofree char *base = g_path_get_basename(m->path);
+            g_autofree char *name = g_strdup_printf("decode-media/%s", base);
+            QOSGraphTestOptions opts = { .arg = m };
+
+            qos_add_test(name, parent, test_decode_media, &opts);
+        } else {
+            g_autofree char *iface = g_strdup_printf("%s-%u-%u", node,
+                                                     first + i + 1,
+                                                     first + i + len);
+
+            qos_node_produces(parent, iface);
+            register_media_range(node, iface, media, first + i, len);
+        }
+    }
+}
+
+/* The clips of @media under a node @node that consumes @device. */
+static void register_media(const char *node, const char *device,
+                           GPtrArray *media)
+{
+    g_autofree char *all = NULL;
+
+    if (!media->len) {
+        return;
+    }
+    qos_node_create_driver(node, media_node_create);
+    qos_node_consumes(node, device, NULL);
+    /* no device of its own, and nothing in QEMU to find it by */
+    qos_delete_cmd_line(node);
+    /* tests take an interface: it gives them the device's QVirtioVideo */
+    all = g_strdup_printf("%s-1-%u", node, media->len);
+    qos_node_produces(node, all);
+    register_media_range(node, all, media, 0, media->len);
+    /* with the interfaces it produces */
+    qos_graph_node_set_availability(node, true);
+}
+
 static void register_decode_tests(void)
 {
     g_autofree char *dir = media_dir();
@@ -2311,18 +2560,19 @@ static void register_decode_tests(void)
     size_t i;
 
     if (media) {
+        /* the entries stay alive for the tests */
+        g_autoptr(GPtrArray) dec = g_ptr_array_new();
+        g_autoptr(GPtrArray) av1 = g_ptr_array_new();
+
         for (i = 0; i < media->len; i++) {
             VvcMediaFile *m = g_ptr_array_index(media, i);
-            g_autofree char *base = g_path_get_basename(m->path);
-            g_autofree char *name = g_strdup_printf("decode-media/%s", base);
-            QOSGraphTestOptions opts = { .arg = m };
 
-            /* AV1 is an opt-in extension: a decoder with av1=on */
-            qos_add_test(name, m->format == VIRTIO_VIDEO_FORMAT_AV1 ?
-                         "virtio-video-av1" : "virtio-video-decoder",
-                         test_decode_media, &opts);
+            g_ptr_array_add(m->format == VIRTIO_VIDEO_FORMAT_AV1 ? av1 : dec,
+                            m);
         }
-        /* the entries stay alive for the tests */
+        register_media("virtio-video-media", "virtio-video-decoder", dec);
+        /* AV1 is an opt-in extension: a decoder with av1=on */
+        register_media("virtio-video-media-av1", "virtio-video-av1", av1);
         g_ptr_array_set_free_func(media, NULL);
         g_ptr_array_unref(media);
     } else if (dir) {
@@ -2348,6 +2598,12 @@ static void register_decode_tests(void)
                  test_decode_reschange, NULL);
     qos_add_test("decode-clear-input", "virtio-video-decoder",
                  test_decode_clear_input, NULL);
+    qos_add_test("decode-pipelined-clear-input", "virtio-video-decoder",
+                 test_decode_pipelined_clear_input, NULL);
+    qos_add_test("decode-pipelined-resolution-change", "virtio-video-decoder",
+                 test_decode_pipelined_reschange, NULL);
+    qos_add_test("decode-reorder-switch", "virtio-video-decoder",
+                 test_decode_reorder_switch, NULL);
     qos_add_test("decode-clear-output", "virtio-video-decoder",
                  test_decode_clear_output, NULL);
     qos_add_test("decode-destroy-in-flight", "virtio-video-decoder",

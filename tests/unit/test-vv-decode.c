@@ -560,11 +560,260 @@ static void test_early_format(void)
     fg_free(d.g);
 }
 
+/* Has the completion of @tag come (and not been taken yet)? */
+static bool arrived(FakeGuest *g, uint32_t tag)
+{
+    GList *l;
+
+    for (l = g->done.head; l; l = l->next) {
+        if (((FgCompletion *)l->data)->tag == tag) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint32_t queue_cmd(Dec *d, uint32_t type, uint32_t queue)
+{
+    uint8_t req[16] = { 0 };
+
+    vv_st32(req, type);
+    vv_st32(req + 4, d->sid);
+    vv_st32(req + 8, queue);
+    return fg_submit(d->g, req, sizeof(req), 8);
+}
+
+static uint32_t stream_cmd(Dec *d, uint32_t type)
+{
+    uint8_t req[8] = { 0 };
+
+    vv_st32(req, type);
+    vv_st32(req + 4, d->sid);
+    return fg_submit(d->g, req, sizeof(req), 8);
+}
+
+static void expect(Dec *d, uint32_t tag, uint32_t type, uint32_t flags)
+{
+    FgCompletion c;
+
+    fg_wait(d->g, tag, &c);
+    g_assert_cmphex(hdr_type(&c), ==, type);
+    if (type == VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE) {
+        g_assert_cmphex(vv_ld32(c.resp + 16), ==, flags);
+    }
+}
+
+/*
+ * Commands take effect in command order, whether the ones before are
+ * answered or not: a driver may send QUEUE_CLEAR or RESOURCE_DESTROY_ALL
+ * and go on at once (the ChromeOS driver re-creates and queues its buffers
+ * right after DESTROY_ALL).  The buffers they cancel still complete before
+ * their answers.
+ */
+static void test_command_order(void)
+{
+    const uint32_t in = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+    const uint32_t out = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+    const size_t out_size = 1024 * 1024;
+    Dec d = { .sid = 1 };
+    uint32_t d1, d2, c1, o1, o2, o3, o4, x1, eos;
+    uint8_t req[8 + VV_PARAMS_EXT_SIZE] = { 0 };
+    FgCompletion c;
+    VvParams p;
+    unsigned i;
+
+    d.g = fg_new(VV_MODE_DECODER, 64 * 1024 * 1024);
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_H264);
+    d.in_addr[0] = fg_alloc(d.g, IN_SIZE);
+    create_resource(&d, in, 1, d.in_addr[0], IN_SIZE, false);
+    for (i = 0; i < 2; i++) {
+        d.out_addr[i] = fg_alloc(d.g, out_size);
+        create_resource(&d, out, 101 + i, d.out_addr[i], out_size, false);
+    }
+
+    /* a drain with no output buffer for its EOS cannot end ... */
+    d1 = stream_cmd(&d, VIRTIO_VIDEO_CMD_STREAM_DRAIN);
+    /* ... until a clear cancels it: a new drain is welcome right after */
+    c1 = queue_cmd(&d, VIRTIO_VIDEO_CMD_QUEUE_CLEAR, in);
+    d2 = stream_cmd(&d, VIRTIO_VIDEO_CMD_STREAM_DRAIN);
+    fg_wait(d.g, c1, &c);
+    g_assert_cmphex(hdr_type(&c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_true(arrived(d.g, d1));
+    expect(&d, d1, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, 0);
+    g_assert_false(arrived(d.g, d2));
+    eos = queue_buffer(&d, out, 101, 0, 0);
+    expect(&d, eos, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE,
+           VIRTIO_VIDEO_BUFFER_FLAG_EOS);
+    expect(&d, d2, VIRTIO_VIDEO_RESP_OK_NODATA, 0);
+
+    /*
+     * RESOURCE_DESTROY_ALL, then at once a format change (no buffer is
+     * left), the same resource id again and a buffer queued with it
+     */
+    o1 = queue_buffer(&d, out, 101, 0, 0);
+    o2 = queue_buffer(&d, out, 102, 0, 0);
+    x1 = queue_cmd(&d, VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, out);
+    get_params(&d, out, &p);
+    p.format = VIRTIO_VIDEO_FORMAT_YUV420;
+    vv_write_hdr(req, VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, d.sid);
+    vv_write_params(req + 8, &p, true);
+    g_assert_cmphex(sync_cmd(&d, req, sizeof(req), &c), ==,
+                    VIRTIO_VIDEO_RESP_OK_NODATA);
+    get_params(&d, out, &p);
+    g_assert_cmphex(p.format, ==, VIRTIO_VIDEO_FORMAT_YUV420);
+    create_resource(&d, out, 101, d.out_addr[0], out_size, false);
+    o3 = queue_buffer(&d, out, 101, 0, 0);
+    fg_wait(d.g, x1, &c);
+    g_assert_cmphex(hdr_type(&c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    /* the buffers it cancelled came first, the new one stays queued */
+    g_assert_true(arrived(d.g, o1) && arrived(d.g, o2));
+    expect(&d, o1, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE,
+           VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+    expect(&d, o2, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE,
+           VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+    get_params(&d, in, &p);
+    g_assert_false(arrived(d.g, o3));
+
+    /* QUEUE_CLEAR, then the same buffer queued again at once */
+    c1 = queue_cmd(&d, VIRTIO_VIDEO_CMD_QUEUE_CLEAR, out);
+    o4 = queue_buffer(&d, out, 101, 0, 0);
+    fg_wait(d.g, c1, &c);
+    g_assert_cmphex(hdr_type(&c), ==, VIRTIO_VIDEO_RESP_OK_NODATA);
+    g_assert_true(arrived(d.g, o3));
+    expect(&d, o3, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE,
+           VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+    get_params(&d, in, &p);
+    g_assert_false(arrived(d.g, o4));
+
+    /* STREAM_DESTROY, and the same id is free at once */
+    x1 = stream_cmd(&d, VIRTIO_VIDEO_CMD_STREAM_DESTROY);
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_VP9);
+    expect(&d, x1, VIRTIO_VIDEO_RESP_OK_NODATA, 0);
+    expect(&d, o4, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE,
+           VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+    expect(&d, stream_cmd(&d, VIRTIO_VIDEO_CMD_STREAM_DESTROY),
+           VIRTIO_VIDEO_RESP_OK_NODATA, 0);
+    fg_free(d.g);
+}
+
+/*
+ * A pipelined QUEUE_CLEAR(INPUT) (a seek that queues the stream again
+ * from its start without waiting for the clear's answer): the pictures
+ * before the clear are a prefix of the reference, those after it all of
+ * it.
+ */
+static void test_pipelined_clear(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(), "test-25fps.h264",
+                                             NULL);
+    g_autofree char *ref_path = g_strdup_printf("%s.nv12.framemd5", path);
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autofree char *err = NULL;
+    VvcDecodeStats st;
+    VvcDecodeOpts o = {
+        .pipelined = true, .clear_input_after = 20, .stats = &st,
+    };
+    FakeGuest *g;
+    VvcClient *c;
+    guint i, first = 0;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    ref = vvc_read_framemd5(ref_path, &err);
+    g_assert_nonnull(ref);
+    g = fg_new(VV_MODE_DECODER, 512 * 1024 * 1024);
+    c = vvc_new(&fg_vvc_ops, g);
+    vvc_set_timeout(c, 60000);
+    if (!vvc_decode_file(c, path, &o, frames, &err)) {
+        g_error("%s", err);
+    }
+    g_assert_cmpuint(st.cleared_inputs, ==, 1);
+    for (i = 0; i < frames->len; i++) {
+        VvcFrame *f = &g_array_index(frames, VvcFrame, i);
+
+        if (f->pass == 0) {
+            g_assert_cmpuint(i, ==, first);
+            g_assert_cmpstr(f->md5, ==, ref->pdata[i]);
+            first++;
+        } else {
+            g_assert_cmpuint(i - first, <, ref->len);
+            g_assert_cmpstr(f->md5, ==, ref->pdata[i - first]);
+        }
+    }
+    g_assert_cmpuint(first, >=, 20);
+    g_assert_cmpuint(frames->len - first, ==, ref->len);
+    vvc_free(c);
+    fg_free(g);
+}
+
+/*
+ * H.264 without VUI bitstream_restriction that goes from Baseline to
+ * B-frames and then to deeper reordering: every picture of each part, as
+ * ffmpeg decodes the part alone, with the codec on the worker and with
+ * frame threads.
+ */
+static void test_reorder_switch(gconstpointer data)
+{
+    g_autofree char *dir = g_dir_make_tmp("vv-reorder-XXXXXX", NULL);
+    g_autofree char *path = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GPtrArray) ref = NULL;
+    g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
+    VvcDecodeStats st;
+    VvcDecodeOpts o = { .stats = &st };
+    FakeGuest *g;
+    VvcClient *c;
+    GDir *gd;
+    const char *name;
+    guint i;
+
+    if (!g_find_program_in_path("ffmpeg")) {
+        g_test_skip("no ffmpeg command to make the stream");
+        return;
+    }
+    g_assert_nonnull(dir);
+    if (!vvc_gen_reorder_switch(dir, &path, &ref, &err)) {
+        g_error("%s", err);
+    }
+    fg_codec_threads = GPOINTER_TO_UINT(data);
+    g = fg_new(VV_MODE_DECODER, 256 * 1024 * 1024);
+    fg_codec_threads = 0;
+    c = vvc_new(&fg_vvc_ops, g);
+    vvc_set_timeout(c, 60000);
+    if (!vvc_decode_file(c, path, &o, frames, &err)) {
+        g_error("%s", err);
+    }
+    g_test_message("%u of %u pictures, %u sizes", frames->len, ref->len,
+                   st.res_changes);
+    g_assert_cmpuint(frames->len, ==, ref->len);
+    for (i = 0; i < ref->len; i++) {
+        g_assert_cmpstr(g_array_index(frames, VvcFrame, i).md5, ==,
+                        ref->pdata[i]);
+    }
+    g_assert_cmpuint(st.res_changes, ==, 3);
+    vvc_free(c);
+    fg_free(g);
+    gd = g_dir_open(dir, 0, NULL);
+    while (gd && (name = g_dir_read_name(gd))) {
+        g_autofree char *f = g_build_filename(dir, name, NULL);
+
+        g_unlink(f);
+    }
+    if (gd) {
+        g_dir_close(gd);
+    }
+    g_rmdir(dir);
+}
+
 typedef struct ClientCase {
     const char *name;
     bool chunked;
     unsigned migrate_after;     /* frames; 0: no migration */
     bool echo;                  /* params sent back at each new size */
+    bool pipelined;             /* VvcDecodeOpts.pipelined */
 } ClientCase;
 
 static unsigned migrations;
@@ -589,7 +838,7 @@ static void test_client_decode(gconstpointer data)
         .chunked = t->chunked, .chunk_size = 1021,
         .hook = t->migrate_after ? migrate_hook : NULL,
         .hook_after = t->migrate_after,
-        .echo_params = t->echo,
+        .echo_params = t->echo, .pipelined = t->pipelined,
     };
     FakeGuest *g;
     VvcClient *c;
@@ -643,6 +892,13 @@ static const ClientCase client_cases[] = {
     /* at the very end: draining, the last pictures undelivered */
     { "test-25fps.vp9.ivf", false, 249 },
     { "test-25fps.h264", true, 249 },
+    /*
+     * the buffers of each new size created and queued right after
+     * RESOURCE_DESTROY_ALL, with the same ids, without waiting
+     */
+    { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", false, 0,
+      false, true },
+    { "resolution_change_500frames-vp9.ivf", false, 0, false, true },
 };
 
 static void test_reset_busy(void)
@@ -708,15 +964,22 @@ int main(int argc, char **argv)
             g_strdup_printf("/migrate-at-%u", client_cases[i].migrate_after) :
             g_strdup("");
         g_autofree char *name =
-            g_strdup_printf("/vv/decode/client/%s%s%s%s",
+            g_strdup_printf("/vv/decode/client/%s%s%s%s%s",
                             client_cases[i].name,
                             client_cases[i].chunked ? "/chunks" : "",
                             client_cases[i].echo ? "/echo-params" : "",
+                            client_cases[i].pipelined ? "/pipelined" : "",
                             migrate);
 
         g_test_add_data_func(name, &client_cases[i], test_client_decode);
     }
     g_test_add_func("/vv/decode/reset-busy", test_reset_busy);
+    g_test_add_func("/vv/decode/command-order", test_command_order);
+    g_test_add_func("/vv/decode/pipelined-clear-input", test_pipelined_clear);
+    g_test_add_data_func("/vv/decode/reorder-switch/threads-1",
+                         GUINT_TO_POINTER(1), test_reorder_switch);
+    g_test_add_data_func("/vv/decode/reorder-switch/threads-2",
+                         GUINT_TO_POINTER(2), test_reorder_switch);
     g_test_add_func("/vv/decode/bitstream-cap", test_bitstream_cap);
     g_test_add_func("/vv/decode/early-format", test_early_format);
     g_test_add_func("/vv/decode/frame-cap-vp9", test_frame_cap_vp9);

@@ -10,6 +10,26 @@
  * libavcodec's parsers remember the timestamps of only the last four
  * buffers, too few when small chunks carry large pictures.
  *
+ * H.264 pictures come out in output order, which libavcodec works out
+ * with a reorder delay (AVCodecContext.has_b_frames): how many decoded
+ * pictures it holds back.  A sequence parameter set with VUI
+ * bitstream_restriction states it (max_num_reorder_frames) and libavcodec
+ * applies it; without one, libavcodec starts from 0 and raises the delay
+ * when it sees a picture come too late, dropping that picture ("Increasing
+ * reorder buffer").  ffmpeg's command line avoids that by probing the
+ * stream first; a stream that switches from one without reordering
+ * (Baseline) to one with B-frames loses pictures anyway.  So the device
+ * reads every sequence parameter set before the codec gets it
+ * (h264_sps_reorder()): none is needed for output in decoding order
+ * (pic_order_cnt_type 2, no reference frames), for Baseline and streams
+ * without B slices (constraint_set5) and for intra profiles; otherwise
+ * the most the level allows, MaxDpbFrames, up to libavcodec's limit of
+ * 15.  (strict_std_compliance would make libavcodec take the level's
+ * value for every stream, Baseline included.)  When a set asks for more
+ * than the codec has, the decoder drains it, which gives out every
+ * picture of the old sequence, and opens it again with has_b_frames set:
+ * frame threads copy the context only when the codec opens.
+ *
  * Everything here runs on the stream's worker thread.
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
@@ -28,8 +48,23 @@ G_STATIC_ASSERT(VV_BITSTREAM_PADDING >= AV_INPUT_BUFFER_PADDING_SIZE);
 /* Input buffers whose position is remembered (as the stream's cookies). */
 #define VV_DEC_CHUNKS       VV_COOKIE_RING
 
+/* libavcodec's H.264 decoder holds back at most 15 pictures */
+#define VV_H264_MAX_REORDER 15
+
 struct VvDecoder {
     AVCodecContext *ctx;
+    const AVCodec *codec;
+    uint32_t threads;
+    /*
+     * H.264: the reorder delay the codec was opened with; while switch_to
+     * is set, the codec is being drained to open it again with that
+     * delay.  head_checked: the parameter sets of the first packet in
+     * pkts were read.
+     */
+    bool h264;
+    int delay;
+    int switch_to;
+    bool head_checked;
     bool byte_stream;               /* parsed; else one frame per buffer */
     AVCodecParserContext *parser;
     GQueue pkts;                    /* AVPacket, parsed and not yet sent */
@@ -56,6 +91,7 @@ struct VvDecoder {
     uint64_t received;              /* frames given since the history base */
     uint64_t skip;                  /* replaying: frames to throw away */
     int64_t key_seq;                /* VP8/VP9: keyframe pushed, not out yet */
+    int base_delay;                 /* H.264: reorder delay at the base */
 };
 
 typedef struct VvDecInput {
@@ -80,13 +116,47 @@ static int get_buffer_capped(AVCodecContext *ctx, AVFrame *frame, int flags)
     return avcodec_default_get_buffer2(ctx, frame, flags);
 }
 
+/* A codec context for @d that holds back up to @delay pictures. */
+static AVCodecContext *codec_open(VvDecoder *d, int delay, char **err)
+{
+    AVCodecContext *ctx = avcodec_alloc_context3(d->codec);
+    int ret;
+
+    if (!ctx) {
+        *err = g_strdup("out of memory");
+        return NULL;
+    }
+    ctx->thread_count = d->threads;
+    /* crop exactly as the bitstream says, like the references do */
+    ctx->flags |= AV_CODEC_FLAG_UNALIGNED;
+    /* no picture buffers larger than the device's frame size limit */
+    ctx->opaque = d;
+    ctx->get_buffer2 = get_buffer_capped;
+#if LIBAVCODEC_VERSION_MAJOR < 60
+    /* it is thread-safe (libavcodec 60 requires that of every callback) */
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    ctx->thread_safe_callbacks = 1;
+    G_GNUC_END_IGNORE_DEPRECATIONS
+#endif
+    ctx->max_pixels = (int64_t)VV_ENGINE_MAX_DIM * VV_ENGINE_MAX_DIM;
+    /* as a demuxer's probing would set it (codecpar video_delay) */
+    ctx->has_b_frames = delay;
+    ret = avcodec_open2(ctx, d->codec, NULL);
+    if (ret < 0) {
+        *err = g_strdup_printf("cannot open %s: %s", d->codec->name,
+                               av_err2str(ret));
+        avcodec_free_context(&ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
                        uint32_t max_w, uint32_t max_h, char **err)
 {
     const VvLavcFormat *lf = vv_lavc_format(coded_format);
     const AVCodec *codec;
     VvDecoder *d;
-    int ret;
 
     codec = lf ? vv_lavc_find_codec(lf->codec_id, false) : NULL;
     if (!codec) {
@@ -94,32 +164,13 @@ VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
         return NULL;
     }
     d = g_new0(VvDecoder, 1);
-    d->ctx = avcodec_alloc_context3(codec);
-    if (!d->ctx) {
-        *err = g_strdup("out of memory");
-        g_free(d);
-        return NULL;
-    }
-    d->ctx->thread_count = threads;
-    /* crop exactly as the bitstream says, like the references do */
-    d->ctx->flags |= AV_CODEC_FLAG_UNALIGNED;
-    /* no picture buffers larger than the device's frame size limit */
+    d->codec = codec;
+    d->threads = threads;
+    d->h264 = lf->codec_id == AV_CODEC_ID_H264;
     d->max_w = max_w;
     d->max_h = max_h;
-    d->ctx->opaque = d;
-    d->ctx->get_buffer2 = get_buffer_capped;
-#if LIBAVCODEC_VERSION_MAJOR < 60
-    /* it is thread-safe (libavcodec 60 requires that of every callback) */
-    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-    d->ctx->thread_safe_callbacks = 1;
-    G_GNUC_END_IGNORE_DEPRECATIONS
-#endif
-    d->ctx->max_pixels = (int64_t)VV_ENGINE_MAX_DIM * VV_ENGINE_MAX_DIM;
-    ret = avcodec_open2(d->ctx, codec, NULL);
-    if (ret < 0) {
-        *err = g_strdup_printf("cannot open %s: %s", codec->name,
-                               av_err2str(ret));
-        avcodec_free_context(&d->ctx);
+    d->ctx = codec_open(d, 0, err);
+    if (!d->ctx) {
         g_free(d);
         return NULL;
     }
@@ -146,7 +197,11 @@ static void history_drop(VvDecoder *d, VvDecInput *in)
     g_free(in);
 }
 
-/* Forget the history: the codec is fresh again (or it was lost). */
+/*
+ * Forget the history: the codec is fresh again (or it was lost).  A
+ * flushed codec keeps its reorder delay, which another decoder must start
+ * with to give the same pictures.
+ */
 static void history_clear(VvDecoder *d)
 {
     VvDecInput *in;
@@ -156,6 +211,7 @@ static void history_clear(VvDecoder *d)
     }
     d->received = 0;
     d->key_seq = -1;
+    d->base_delay = d->h264 ? MAX(d->delay, d->ctx->has_b_frames) : 0;
 }
 
 /*
@@ -248,6 +304,7 @@ bool vv_dec_save(VvDecoder *d, GByteArray *out, bool pending, char **err)
         return false;
     }
     vv_put_u8(out, d->drain);
+    vv_put_u32(out, d->base_delay);
     vv_put_u64(out, d->received + d->skip - pending);
     vv_put_u32(out, g_queue_get_length(&d->history));
     for (l = d->history.head; l; l = l->next) {
@@ -259,11 +316,24 @@ bool vv_dec_save(VvDecoder *d, GByteArray *out, bool pending, char **err)
     return true;
 }
 
+static void codec_reopen(VvDecoder *d);
+
 bool vv_dec_load(VvDecoder *d, VvReader *r)
 {
     bool drain = vv_get_u8(r);
+    uint32_t delay = vv_get_u32(r);
     uint64_t skip = vv_get_u64(r);
     uint32_t n = vv_get_u32(r), i;
+
+    if (delay > VV_H264_MAX_REORDER || (delay && !d->h264)) {
+        r->bad = true;
+        return false;
+    }
+    if (delay > (uint32_t)d->delay) {
+        d->switch_to = delay;
+        codec_reopen(d);
+    }
+    d->base_delay = delay;
 
     for (i = 0; i < n && !r->bad; i++) {
         uint64_t seq = vv_get_u64(r);
@@ -397,6 +467,299 @@ void vv_dec_drain(VvDecoder *d)
     d->drain = true;
 }
 
+/*
+ * H.264 bitstream reader for the parameter sets: reads past the end give
+ * zeros, and the caller checks pos against the length at the end.
+ */
+typedef struct VvBits {
+    const uint8_t *p;
+    size_t len;                     /* bytes */
+    size_t pos;                     /* bits read */
+} VvBits;
+
+static uint32_t bits_get(VvBits *b, unsigned n)
+{
+    uint32_t v = 0;
+
+    while (n--) {
+        size_t byte = b->pos / 8;
+
+        v = v << 1 | (byte < b->len ? b->p[byte] >> (7 - b->pos % 8) & 1 : 0);
+        b->pos++;
+    }
+    return v;
+}
+
+/* ue(v); longer than 32 bits: UINT32_MAX, and the reader runs out */
+static uint32_t bits_ue(VvBits *b)
+{
+    unsigned zeros = 0;
+
+    while (!bits_get(b, 1)) {
+        if (++zeros > 31) {
+            b->pos = b->len * 8 + 1;
+            return UINT32_MAX;
+        }
+    }
+    return (1u << zeros) - 1 + bits_get(b, zeros);
+}
+
+/* hrd_parameters() (E.1.2) */
+static void bits_skip_hrd(VvBits *b)
+{
+    uint32_t cpb_cnt = bits_ue(b), i;
+
+    bits_get(b, 8);                 /* bit_rate_scale, cpb_size_scale */
+    for (i = 0; i <= cpb_cnt && b->pos <= b->len * 8; i++) {
+        bits_ue(b);                 /* bit_rate_value_minus1 */
+        bits_ue(b);                 /* cpb_size_value_minus1 */
+        bits_get(b, 1);             /* cbr_flag */
+    }
+    bits_get(b, 20);                /* four delay and offset lengths */
+}
+
+/* scaling_list() (7.3.2.1.1.1) */
+static void bits_skip_scaling_list(VvBits *b, unsigned size)
+{
+    int last = 8, next = 8;
+    unsigned j;
+
+    for (j = 0; j < size && next && b->pos <= b->len * 8; j++) {
+        uint32_t v = bits_ue(b);
+        int delta = v & 1 ? (int)((v + 1) / 2) : -(int)(v / 2);
+
+        next = (last + delta + 256) % 256;
+        last = next ? next : last;
+    }
+}
+
+/*
+ * The reorder delay an H.264 sequence parameter set (@rbsp: after the NAL
+ * header, emulation prevention removed) asks the decoder for (see the top
+ * of this file); -1 when libavcodec applies the one its VUI states, or
+ * the set cannot be read.
+ */
+static int h264_sps_reorder(const uint8_t *rbsp, size_t len)
+{
+    /* MaxDpbMbs of each level_idc (Table A-1; 9 is level 1b) */
+    static const struct {
+        uint8_t level;
+        uint32_t max_dpb_mbs;
+    } levels[] = {
+        { 9, 396 }, { 10, 396 }, { 11, 900 }, { 12, 2376 }, { 13, 2376 },
+        { 20, 2376 }, { 21, 4752 }, { 22, 8100 }, { 30, 8100 },
+        { 31, 18000 }, { 32, 20480 }, { 40, 32768 }, { 41, 32768 },
+        { 42, 34816 }, { 50, 110400 }, { 51, 184320 }, { 52, 184320 },
+        { 60, 696320 }, { 61, 696320 }, { 62, 696320 },
+    };
+    VvBits b = { .p = rbsp, .len = len };
+    uint32_t profile, flags, level, poc_type, refs, n, i;
+    uint64_t mbs;
+    bool restriction = false;
+
+    profile = bits_get(&b, 8);
+    flags = bits_get(&b, 8);        /* constraint_set0..5_flag */
+    level = bits_get(&b, 8);
+    bits_ue(&b);                    /* seq_parameter_set_id */
+    if (profile == 100 || profile == 110 || profile == 122 ||
+        profile == 244 || profile == 44 || profile == 83 || profile == 86 ||
+        profile == 118 || profile == 128 || profile == 138 ||
+        profile == 139 || profile == 134 || profile == 135) {
+        uint32_t chroma = bits_ue(&b);
+
+        if (chroma == 3) {
+            bits_get(&b, 1);        /* separate_colour_plane_flag */
+        }
+        bits_ue(&b);                /* bit_depth_luma_minus8 */
+        bits_ue(&b);                /* bit_depth_chroma_minus8 */
+        bits_get(&b, 1);            /* qpprime_y_zero_transform_bypass */
+        if (bits_get(&b, 1)) {      /* seq_scaling_matrix_present_flag */
+            for (i = 0; i < (chroma != 3 ? 8 : 12); i++) {
+                if (bits_get(&b, 1)) {
+                    bits_skip_scaling_list(&b, i < 6 ? 16 : 64);
+                }
+            }
+        }
+    }
+    bits_ue(&b);                    /* log2_max_frame_num_minus4 */
+    poc_type = bits_ue(&b);
+    if (poc_type == 0) {
+        bits_ue(&b);                /* log2_max_pic_order_cnt_lsb_minus4 */
+    } else if (poc_type == 1) {
+        bits_get(&b, 1);            /* delta_pic_order_always_zero_flag */
+        bits_ue(&b);                /* offset_for_non_ref_pic */
+        bits_ue(&b);                /* offset_for_top_to_bottom_field */
+        n = bits_ue(&b);
+        for (i = 0; i < n && b.pos <= b.len * 8; i++) {
+            bits_ue(&b);            /* offset_for_ref_frame[i] */
+        }
+    }
+    refs = bits_ue(&b);             /* max_num_ref_frames */
+    bits_get(&b, 1);                /* gaps_in_frame_num_value_allowed */
+    mbs = (uint64_t)bits_ue(&b) + 1;            /* pic_width_in_mbs */
+    mbs *= (uint64_t)bits_ue(&b) + 1;           /* pic_height_in_map_units */
+    if (!bits_get(&b, 1)) {         /* frame_mbs_only_flag */
+        mbs *= 2;
+        bits_get(&b, 1);            /* mb_adaptive_frame_field_flag */
+    }
+    bits_get(&b, 1);                /* direct_8x8_inference_flag */
+    if (bits_get(&b, 1)) {          /* frame_cropping_flag */
+        for (i = 0; i < 4; i++) {
+            bits_ue(&b);
+        }
+    }
+    if (bits_get(&b, 1)) {          /* vui_parameters_present_flag */
+        bool nal_hrd, vcl_hrd;
+
+        if (bits_get(&b, 1) && bits_get(&b, 8) == 255) {
+            bits_get(&b, 32);       /* sar_width, sar_height */
+        }
+        if (bits_get(&b, 1)) {      /* overscan_info_present_flag */
+            bits_get(&b, 1);
+        }
+        if (bits_get(&b, 1)) {      /* video_signal_type_present_flag */
+            bits_get(&b, 4);
+            if (bits_get(&b, 1)) {  /* colour_description_present_flag */
+                bits_get(&b, 24);
+            }
+        }
+        if (bits_get(&b, 1)) {      /* chroma_loc_info_present_flag */
+            bits_ue(&b);
+            bits_ue(&b);
+        }
+        if (bits_get(&b, 1)) {      /* timing_info_present_flag */
+            bits_get(&b, 32);
+            bits_get(&b, 32);
+            bits_get(&b, 1);
+        }
+        nal_hrd = bits_get(&b, 1);
+        if (nal_hrd) {
+            bits_skip_hrd(&b);
+        }
+        vcl_hrd = bits_get(&b, 1);
+        if (vcl_hrd) {
+            bits_skip_hrd(&b);
+        }
+        if (nal_hrd || vcl_hrd) {
+            bits_get(&b, 1);        /* low_delay_hrd_flag */
+        }
+        bits_get(&b, 1);            /* pic_struct_present_flag */
+        restriction = bits_get(&b, 1);
+    }
+    if (b.pos > b.len * 8 || restriction) {
+        return -1;
+    }
+    /* output order is decoding order */
+    if (poc_type == 2 || !refs) {
+        return 0;
+    }
+    /* no B slices: Baseline; Main, Extended, High with constraint_set5 */
+    if (profile == 66 ||
+        ((flags & 0x04) && (profile == 77 || profile == 88 ||
+                            profile == 100))) {
+        return 0;
+    }
+    /* intra profiles: max_num_reorder_frames is 0 (E.2.1) */
+    if (profile == 44 ||
+        ((flags & 0x10) && (profile == 100 || profile == 110 ||
+                            profile == 122 || profile == 244))) {
+        return 0;
+    }
+    for (i = 0; i < G_N_ELEMENTS(levels); i++) {
+        if (levels[i].level == level) {
+            return CLAMP(levels[i].max_dpb_mbs / mbs, 1, VV_H264_MAX_REORDER);
+        }
+    }
+    return VV_H264_MAX_REORDER;
+}
+
+/*
+ * The most any sequence parameter set in the H.264 access unit @data asks
+ * for (they come before its slices); -1 when none asks.
+ */
+static int h264_au_reorder(const uint8_t *data, size_t size)
+{
+    size_t i = 0;
+    int need = -1;
+
+    for (;;) {
+        uint8_t rbsp[1024];
+        size_t n = 0, zeros = 0;
+        unsigned type;
+
+        /* the next start code */
+        while (i + 3 <= size &&
+               (data[i] || data[i + 1] || data[i + 2] != 1)) {
+            i++;
+        }
+        if (i + 3 >= size) {
+            return need;
+        }
+        i += 3;
+        type = data[i] & 0x1f;
+        if (type >= 1 && type <= 5) {
+            return need;            /* a slice: no more parameter sets */
+        }
+        if (type != 7) {
+            continue;
+        }
+        /* the RBSP, up to the next start code */
+        for (i++; i < size && n < sizeof(rbsp); i++) {
+            if (zeros >= 2 && data[i] <= 1) {
+                i -= 2;             /* where the next start code begins */
+                break;
+            }
+            if (zeros >= 2 && data[i] == 3) {
+                zeros = 0;          /* emulation_prevention_three_byte */
+                continue;
+            }
+            zeros = data[i] ? 0 : zeros + 1;
+            rbsp[n++] = data[i];
+        }
+        need = MAX(need, h264_sps_reorder(rbsp, n));
+    }
+}
+
+/*
+ * The codec was drained for switch_to: go on with a codec that holds back
+ * that many pictures.  If it cannot be opened, the old one goes on.
+ */
+static void codec_reopen(VvDecoder *d)
+{
+    g_autofree char *err = NULL;
+    AVCodecContext *ctx = codec_open(d, d->switch_to, &err);
+
+    if (ctx) {
+        avcodec_free_context(&d->ctx);
+        d->ctx = ctx;
+        d->delay = d->switch_to;
+    } else {
+        avcodec_flush_buffers(d->ctx);
+    }
+    d->switch_to = 0;
+}
+
+/*
+ * Does the packet at the head of pkts start a sequence that needs a longer
+ * reorder delay than the codec has?  Then drain the codec first.
+ */
+static bool need_switch(VvDecoder *d, const AVPacket *pkt)
+{
+    int need;
+
+    if (!d->h264 || d->head_checked) {
+        return false;
+    }
+    d->head_checked = true;
+    need = h264_au_reorder(pkt->data, pkt->size);
+    if (need <= d->delay) {
+        return false;
+    }
+    d->switch_to = need;
+    avcodec_send_packet(d->ctx, NULL);
+    return true;
+}
+
 int vv_dec_receive(VvDecoder *d, AVFrame *frame)
 {
     for (;;) {
@@ -417,6 +780,13 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
             }
             return 0;
         }
+        if (d->switch_to) {
+            /* draining for a longer reorder delay: until the codec ends */
+            if (ret == AVERROR_EOF || ret == AVERROR(EAGAIN)) {
+                codec_reopen(d);
+            }
+            continue;
+        }
         if (ret == AVERROR_EOF) {
             return ret;
         }
@@ -426,6 +796,9 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
          */
         pkt = g_queue_peek_head(&d->pkts);
         if (pkt) {
+            if (need_switch(d, pkt)) {
+                continue;
+            }
             ret = avcodec_send_packet(d->ctx, pkt);
             if (ret == AVERROR(EAGAIN)) {
                 continue;       /* frames first; the packet waits */
@@ -433,6 +806,7 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
             /* sent, or refused as invalid data: either way it is done */
             g_queue_pop_head(&d->pkts);
             av_packet_free(&pkt);
+            d->head_checked = false;
             continue;
         }
         if (d->drain && !d->eof_sent) {
@@ -447,10 +821,12 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
 void vv_dec_reset(VvDecoder *d)
 {
     drop_packets(d);
+    d->switch_to = 0;
+    d->head_checked = false;
+    avcodec_flush_buffers(d->ctx);
     history_clear(d);
     set_history_lost(d, false);
     d->skip = 0;
-    avcodec_flush_buffers(d->ctx);
     if (d->parser) {
         av_parser_close(d->parser);
         d->parser = av_parser_init(d->ctx->codec_id);

@@ -5,6 +5,9 @@
  * depend on the codec (RESOURCE_QUEUE, STREAM_DRAIN, QUEUE_CLEAR,
  * RESOURCE_DESTROY_ALL, STREAM_DESTROY) become jobs for the stream's worker
  * and complete later, through the completion queue and vv_engine_poll().
+ * Every command still takes effect on what the guest sees (resources,
+ * queued ids, the drain, the stream table) in command order, when it comes:
+ * the next command finds it done, answered or not.
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
@@ -736,10 +739,13 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
                            VV_QUEUE_INPUT : VV_QUEUE_OUTPUT;
     uint32_t code = 0;
     const char *why = NULL;
-    uint64_t index = 0;
     VvBacking *b;
-    VvJob *job;
+    VvJob *job = job_new(q == VV_QUEUE_INPUT ? VV_JOB_INPUT : VV_JOB_OUTPUT,
+                         c);
 
+    job->queue = q;
+    job->resource_id = req->u.resource_queue.resource_id;
+    job->timestamp = req->u.resource_queue.timestamp;
     g_mutex_lock(&s->lock);
     b = g_hash_table_lookup(s->resources[q], id);
     if (!b) {
@@ -775,22 +781,17 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
         why = "raw buffer smaller than the frame";
     } else {
-        g_hash_table_add(s->queued[q], id);
+        g_hash_table_insert(s->queued[q], id, job);
         s->decoding |= q == VV_QUEUE_INPUT;
-        index = q == VV_QUEUE_INPUT ? s->inputs_queued++ : 0;
-        vv_backing_ref(b);
+        job->index = q == VV_QUEUE_INPUT ? s->inputs_queued++ : 0;
+        job->backing = vv_backing_ref(b);
     }
     g_mutex_unlock(&s->lock);
     if (code) {
+        g_free(job);
         return reply_error(c, code, why);
     }
 
-    job = job_new(q == VV_QUEUE_INPUT ? VV_JOB_INPUT : VV_JOB_OUTPUT, c);
-    job->queue = q;
-    job->resource_id = req->u.resource_queue.resource_id;
-    job->backing = b;
-    job->timestamp = req->u.resource_queue.timestamp;
-    job->index = index;
     if (q == VV_QUEUE_INPUT && c->e->cfg.mode == VV_MODE_DECODER) {
         /* never let the codec read memory the guest can still write */
         job->size = req->u.resource_queue.data_sizes[0];
@@ -802,11 +803,28 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     return VV_CMD_PENDING;
 }
 
+/*
+ * QUEUE_CLEAR and RESOURCE_DESTROY_ALL take effect now, for the commands
+ * that follow (a driver may re-create and queue buffers without waiting
+ * for the answer): the queue's buffers that the worker has not taken
+ * complete cancelled, a drain is cancelled with INPUT, and DESTROY_ALL
+ * drops the resources (a buffer the worker holds keeps its backing mapped
+ * through its own reference).  The worker answers once it has finished
+ * what it had in hand (and reset the codec for a clear): the answer comes
+ * after every buffer of the queue, and after it the device writes no
+ * memory of the cancelled buffers or destroyed resources.
+ */
 static VvCmdStatus cmd_queue_job(Cmd *c, VvStream *s, VvJobType type)
 {
     VvJob *job = job_new(type, c);
 
     job->queue = vv_queue_index(c->req->u.queue.queue_type);
+    g_mutex_lock(&s->lock);
+    vv_cancel_queue(s, job->queue);
+    if (type == VV_JOB_DESTROY_ALL) {
+        g_hash_table_remove_all(s->resources[job->queue]);
+    }
+    g_mutex_unlock(&s->lock);
     vv_stream_push(s, job);
     return VV_CMD_PENDING;
 }

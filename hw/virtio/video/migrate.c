@@ -28,7 +28,12 @@
 #include "vv-internal.h"
 
 #define VV_MIG_MAGIC    0x564d5631u     /* "1VMV" on the wire */
-#define VV_MIG_VERSION  1
+/*
+ * 2: QUEUE_CLEAR and RESOURCE_DESTROY_ALL jobs only finish what the
+ * command did when it came (version 1 jobs carried out all of it);
+ * decoders save the reorder delay of their codec.
+ */
+#define VV_MIG_VERSION  2
 #define VV_NO_INDEX     UINT32_MAX
 
 /* ---- encoding ---- */
@@ -545,8 +550,8 @@ static VvJob *load_job(LoadCtx *lc, VvStream *s)
         memset(job->data + size, 0, VV_BITSTREAM_PADDING);
     }
     if (job->type == VV_JOB_INPUT || job->type == VV_JOB_OUTPUT) {
-        g_hash_table_add(s->queued[job->queue],
-                         GUINT_TO_POINTER(job->resource_id));
+        g_hash_table_insert(s->queued[job->queue],
+                            GUINT_TO_POINTER(job->resource_id), job);
     }
     return job;
 }

@@ -2,12 +2,15 @@
  * virtio-video engine: streams and their worker threads.
  *
  * Each stream has one worker thread that owns the codec.  The main thread
- * only queues jobs (buffers, drains, clears, destroys) and signals it; the
+ * queues jobs (buffers, drains, clears, destroys) and signals it; the
  * worker takes them at safe points, between two codec calls, so every
  * completion goes out in the order the protocol requires: cancelled
  * buffers before the CLEAR, DESTROY_ALL or DESTROY that cancelled them, the
  * EOS buffer before the DRAIN response, and a resolution-change event only
- * after every frame of the old size is back.
+ * after every frame of the old size is back.  A clear or destroy-all
+ * empties its queue (and drops the resources) when the command comes, so
+ * that the commands after it find it done (vv_cancel_queue()); its job only
+ * resets the codec and answers, after what the worker had in hand.
  *
  * A decoder whose codec runs on the worker itself (no frame threads) while
  * the host has a CPU to spare also gets a copier thread that writes each
@@ -54,8 +57,12 @@ void vv_job_free(VvJob *job)
 void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
                     uint32_t flags, uint32_t size)
 {
-    g_hash_table_remove(s->queued[job->queue],
-                        GUINT_TO_POINTER(job->resource_id));
+    gpointer id = GUINT_TO_POINTER(job->resource_id);
+
+    /* not if a clear gave the id back and the guest queued it again */
+    if (g_hash_table_lookup(s->queued[job->queue], id) == job) {
+        g_hash_table_remove(s->queued[job->queue], id);
+    }
     vv_complete_buffer(s->e, job->token, s->id, timestamp, flags, size,
                        flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR ? NULL : job);
     vv_job_free(job);
@@ -186,11 +193,29 @@ void vv_cancel_drain(VvStream *s)
     s->draining = false;
 }
 
-/* Throw away everything on the input side and start the codec afresh. */
-static void reset_input(VvStream *s)
+/*
+ * QUEUE_CLEAR, RESOURCE_DESTROY_ALL and STREAM_DESTROY of queue @q, from
+ * the main thread when the command comes (or the worker); lock held.
+ * Every buffer of the queue the worker has not taken, and for INPUT the
+ * drain, wherever it is, completes cancelled now.  A buffer the worker
+ * holds (being decoded from or written) completes when it is done, before
+ * the worker answers the command; its id is free for the guest to queue
+ * again at once, and vv_buffer_done() leaves the new entry alone.
+ */
+void vv_cancel_queue(VvStream *s, unsigned q)
 {
-    vv_cancel_all(s, &s->inputs);
-    vv_cancel_drain(s);
+    if (q == VV_QUEUE_INPUT) {
+        vv_cancel_all(s, &s->inputs);
+        vv_cancel_drain(s);
+    } else {
+        vv_cancel_all(s, &s->outputs);
+    }
+    g_hash_table_remove_all(s->queued[q]);
+}
+
+/* Start the codec afresh: what it holds is of input the guest cleared. */
+static void reset_codec_input(VvStream *s)
+{
     drop_pending_frame(s);
     if (s->dec) {
         vv_dec_reset(s->dec);
@@ -212,7 +237,13 @@ void vv_fail_stream(VvStream *s, const char *why)
     vv_post_event(s->e, VIRTIO_VIDEO_EVENT_ERROR, s->id);
 }
 
-/* Handle a control job; lock held.  Returns true when the stream ends. */
+/*
+ * Handle a control job; lock held.  Returns true when the stream ends.
+ * QUEUE_CLEAR and RESOURCE_DESTROY_ALL took effect on the queue (and the
+ * resources) when they came, see engine.c; what is left is the codec's
+ * side and the answer, which the worker gives once it has finished what
+ * it had in hand.
+ */
 static bool handle_ctrl(VvStream *s, VvJob *job)
 {
     switch (job->type) {
@@ -222,32 +253,20 @@ static bool handle_ctrl(VvStream *s, VvJob *job)
              * raw frames are simply handed back; a cleared bitstream
              * queue restarts the encoder, with a keyframe
              */
-            if (job->queue == VV_QUEUE_INPUT) {
-                vv_cancel_all(s, &s->inputs);
-                vv_cancel_drain(s);
-            } else {
-                vv_cancel_all(s, &s->outputs);
+            if (job->queue == VV_QUEUE_OUTPUT) {
                 vv_enc_reset(s);
             }
         } else if (job->queue == VV_QUEUE_INPUT) {
-            reset_input(s);
-        } else {
-            vv_cancel_all(s, &s->outputs);
+            reset_codec_input(s);
         }
         break;
     case VV_JOB_DESTROY_ALL:
-        if (job->queue == VV_QUEUE_INPUT) {
-            vv_cancel_all(s, &s->inputs);
-            vv_cancel_drain(s);
-        } else {
-            vv_cancel_all(s, &s->outputs);
-        }
-        g_hash_table_remove_all(s->resources[job->queue]);
         break;
     case VV_JOB_DESTROY:
-        reset_input(s);
+        vv_cancel_queue(s, VV_QUEUE_INPUT);
+        vv_cancel_queue(s, VV_QUEUE_OUTPUT);
+        reset_codec_input(s);
         vv_enc_reset(s);
-        vv_cancel_all(s, &s->outputs);
         vv_cancel_all(s, &s->ctrl);
         vv_complete_hdr(s->e, job->token, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
         vv_job_free(job);

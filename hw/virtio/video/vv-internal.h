@@ -121,7 +121,12 @@ struct VvStream {
     struct virtio_video_crop told_crop[VV_QUEUE_COUNT];
     bool told[VV_QUEUE_COUNT];
     GHashTable *resources[VV_QUEUE_COUNT];  /* id -> VvBacking */
-    GHashTable *queued[VV_QUEUE_COUNT];     /* ids queued and not back */
+    /*
+     * id -> the VvJob it is queued with, until it is back or a clear or
+     * destroy cancelled it (a buffer the worker holds then completes on
+     * its own, and the id may be queued again meanwhile)
+     */
+    GHashTable *queued[VV_QUEUE_COUNT];
     bool draining;              /* a DRAIN is accepted and not finished */
     bool decoding;              /* input was queued: coded format fixed */
     bool failed;                /* EVENT_ERROR sent: the stream is dead */
@@ -310,6 +315,12 @@ void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
 void vv_cancel_job(VvStream *s, VvJob *job);
 void vv_cancel_all(VvStream *s, GQueue *q);
 void vv_cancel_drain(VvStream *s);
+/*
+ * What QUEUE_CLEAR, RESOURCE_DESTROY_ALL and STREAM_DESTROY do to queue
+ * @q at once: every buffer the worker has not taken (and for INPUT the
+ * drain) completes cancelled, and the queue counts as empty.
+ */
+void vv_cancel_queue(VvStream *s, unsigned q);
 void vv_fail_stream(VvStream *s, const char *why);
 /*
  * For a picture: queued since the last resolution change and large enough

@@ -923,9 +923,15 @@ static void test_decode_chunked(void *obj, void *data, QGuestAllocator *alloc)
     }
 }
 
-/* decode-resolution-change: protocol.md 10.2 on H.264 and VP9 */
-static void test_decode_reschange(void *obj, void *data,
-                                  QGuestAllocator *alloc)
+/*
+ * The resolution-change clips, each decoded with every picture's MD5 and
+ * every resolution change counted.  @pipelined: at each new size
+ * QUEUE_CLEAR(OUTPUT), RESOURCE_DESTROY_ALL(OUTPUT), and the new buffers'
+ * RESOURCE_CREATE and RESOURCE_QUEUE (with the old ids) go out back to
+ * back, without waiting for any answer, as the ChromeOS driver does them:
+ * the new buffers must not be destroyed by the DESTROY_ALL before them.
+ */
+static void decode_reschange_clips(QVirtioVideo *v, bool pipelined)
 {
     static const struct {
         const char *file;
@@ -934,7 +940,6 @@ static void test_decode_reschange(void *obj, void *data,
         { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", 3 },
         { "resolution_change_500frames-vp9.ivf", 5 },
     };
-    QVirtioVideo *v = obj;
     g_autoptr(VvcClient) c = NULL;
     size_t i;
 
@@ -955,65 +960,33 @@ static void test_decode_reschange(void *obj, void *data,
         dc.path = path;
         dc.ref = ref;
         dc.o.stream_id = i + 1;
+        dc.o.pipelined = pipelined;
+        dc.o.sg_entries = pipelined && i == 1;
         if (!decode_check(c, &dc, &st)) {
             return;
         }
         CHECK(st.res_changes >= clips[i].sizes,
               "%s: %u DECODER_RESOLUTION_CHANGED events for %u sizes",
               clips[i].file, st.res_changes, clips[i].sizes);
+        if (pipelined) {
+            CHECK(st.outputs_err > 0, "%s: no output buffer cancelled",
+                  clips[i].file);
+        }
     }
 }
 
-/*
- * decode-pipelined-resolution-change: at each new size QUEUE_CLEAR(OUTPUT),
- * RESOURCE_DESTROY_ALL(OUTPUT), and the new buffers' RESOURCE_CREATE and
- * RESOURCE_QUEUE (with the old ids) go out back to back, without waiting
- * for any answer, as the ChromeOS driver does them: the new buffers must
- * not be destroyed by the DESTROY_ALL before them, and every picture comes
- * out right.
- */
+/* decode-resolution-change: protocol.md 10.2 on H.264 and VP9 */
+static void test_decode_reschange(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    decode_reschange_clips(obj, false);
+}
+
+/* decode-pipelined-resolution-change: the same without waiting */
 static void test_decode_pipelined_reschange(void *obj, void *data,
                                             QGuestAllocator *alloc)
 {
-    static const struct {
-        const char *file;
-        unsigned sizes;
-    } clips[] = {
-        { "DERIVED_h264_reschange_SVA_BA1_B_test_vd_1d_SVA_BA1_B.h264", 3 },
-        { "resolution_change_500frames-vp9.ivf", 5 },
-    };
-    QVirtioVideo *v = obj;
-    g_autoptr(VvcClient) c = NULL;
-    size_t i;
-
-    if (skip_encoder(v)) {
-        return;
-    }
-    c = client_new(v);
-    for (i = 0; i < G_N_ELEMENTS(clips); i++) {
-        g_autofree char *path = need_media(clips[i].file);
-        g_autofree char *ref = NULL;
-        DecodeCheck dc = { .check_ts = true };
-        VvcDecodeStats st;
-
-        if (!path) {
-            return;
-        }
-        ref = g_strdup_printf("%s.nv12.framemd5", path);
-        dc.path = path;
-        dc.ref = ref;
-        dc.o.stream_id = i + 1;
-        dc.o.pipelined = true;
-        dc.o.sg_entries = i == 1;
-        if (!decode_check(c, &dc, &st)) {
-            return;
-        }
-        CHECK(st.res_changes >= clips[i].sizes,
-              "%s: %u DECODER_RESOLUTION_CHANGED events for %u sizes",
-              clips[i].file, st.res_changes, clips[i].sizes);
-        CHECK(st.outputs_err > 0, "%s: no output buffer cancelled",
-              clips[i].file);
-    }
+    decode_reschange_clips(obj, true);
 }
 
 /*

@@ -1505,7 +1505,7 @@ static uint64_t qemu_rss_kib(QVirtioVideo *v)
  * redzones and shadow memory to every allocation (make check-asan
  * measured 23 KiB each against 0.6-1.1 KiB without it).
  */
-#ifdef __SANITIZE_ADDRESS__
+#ifdef QEMU_SANITIZE_ADDRESS
 #define IDLE_STREAM_MAX_KIB 48
 #else
 #define IDLE_STREAM_MAX_KIB 16

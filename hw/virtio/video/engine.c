@@ -1,10 +1,10 @@
 /*
- * virtio-video engine: device state, command dispatch, completions.
+ * virtio-video engine: device state and command dispatch.
  *
  * Commands that only read or set state are answered at once.  Those that
  * depend on the codec (RESOURCE_QUEUE, STREAM_DRAIN, QUEUE_CLEAR,
  * RESOURCE_DESTROY_ALL, STREAM_DESTROY) become jobs for the stream's worker
- * and complete later, through the completion queue and vv_engine_poll().
+ * and complete later, through the completion queue (completion.c).
  * Every command still takes effect on what the guest sees (resources,
  * queued ids, the drain, the stream table) in command order, when it comes:
  * the next command finds it done, answered or not.
@@ -25,8 +25,6 @@
 #define VV_MAX_RESP_LENGTH      1024
 #define VV_MAX_ENTRIES  VV_ENGINE_MAX_SG_ENTRIES
 G_STATIC_ASSERT(VV_ENGINE_MAX_DIM == VV_LAYOUT_MAX_DIM);
-/* Largest resource: an 8192x8192 ARGB frame. */
-#define VV_MAX_RESOURCE_SIZE    ((size_t)8192 * 8192 * 4)
 /*
  * Defaults of the caps in VvEngineConfig.  Resources per queue: V4L2 allows
  * 32 (64 since Linux 6.8) buffers per queue; be generous.
@@ -45,145 +43,6 @@ const VvBackend *const vv_backends[] = {
     &vv_backend_lavc,
     NULL,
 };
-
-typedef struct VvCompletion {
-    uint64_t seq;               /* order among completions and events */
-    gint64 t_ready;             /* picture/packet: when the codec gave it */
-    void *token;
-    VvStream *gone;             /* a destroyed stream to free */
-    VvBacking *written;         /* guest memory the device wrote */
-    size_t len;
-    uint8_t resp[sizeof(struct virtio_video_resource_queue_resp)];
-} VvCompletion;
-
-void vv_guest_error(VvEngine *e, const char *fmt, ...)
-{
-    va_list ap;
-    char *msg;
-
-    if (!e->ops.guest_error) {
-        return;
-    }
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    e->ops.guest_error(e->cfg.opaque, msg);
-    g_free(msg);
-}
-
-static void kick(VvEngine *e)
-{
-    if (e->ops.kick) {
-        e->ops.kick(e->cfg.opaque);
-    }
-}
-
-static void push_completion(VvEngine *e, VvCompletion *c)
-{
-    g_mutex_lock(&e->lock);
-    c->seq = e->seq++;
-    g_queue_push_tail(&e->completions, c);
-    g_mutex_unlock(&e->lock);
-    kick(e);
-}
-
-void vv_complete(VvEngine *e, void *token, const void *resp, size_t len)
-{
-    VvCompletion *c = g_new0(VvCompletion, 1);
-
-    g_assert(len <= sizeof(c->resp));
-    c->token = token;
-    c->len = len;
-    memcpy(c->resp, resp, len);
-    push_completion(e, c);
-}
-
-void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
-                     uint32_t stream_id)
-{
-    uint8_t resp[sizeof(struct virtio_video_cmd_hdr)];
-
-    vv_complete(e, token, resp, vv_write_hdr(resp, type, stream_id));
-}
-
-void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
-                        uint64_t timestamp, uint32_t flags, uint32_t size,
-                        const VvJob *stats)
-{
-    VvCompletion *c = g_new0(VvCompletion, 1);
-
-    c->token = token;
-    c->len = sizeof(struct virtio_video_resource_queue_resp);
-    vv_write_hdr(c->resp, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, stream_id);
-    vv_st64(c->resp + 8, timestamp);
-    vv_st32(c->resp + 16, flags);
-    vv_st32(c->resp + 20, size);
-    if (stats && stats->backing && stats->backing->write) {
-        c->written = vv_backing_ref(stats->backing);
-    }
-    if (stats && stats->t_ready) {
-        c->t_ready = stats->t_ready;
-        g_mutex_lock(&e->lock);
-        e->stats.buffers++;
-        e->stats.copies += stats->copies;
-        e->stats.bytes += size;
-        g_mutex_unlock(&e->lock);
-    }
-    push_completion(e, c);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-void vv_engine_get_stats(VvEngine *e, VvEngineStats *st)
-{
-    g_autofree uint32_t *lat = NULL;
-    size_t n;
-
-    g_mutex_lock(&e->lock);
-    *st = e->stats;
-    n = MIN(e->latency_n, VV_STATS_LATENCY_SAMPLES);
-    lat = g_memdup2(e->latency, n * sizeof(*lat));
-    g_mutex_unlock(&e->lock);
-    if (n) {
-        qsort(lat, n, sizeof(*lat), cmp_u32);
-        st->latency_p50_us = lat[n / 2];
-        st->latency_p99_us = lat[MIN(n - 1, n * 99 / 100)];
-    }
-}
-
-void vv_engine_reset_stats(VvEngine *e)
-{
-    g_mutex_lock(&e->lock);
-    memset(&e->stats, 0, sizeof(e->stats));
-    e->latency_n = 0;
-    g_mutex_unlock(&e->lock);
-}
-
-void vv_complete_stream_gone(VvEngine *e, VvStream *s)
-{
-    VvCompletion *c = g_new0(VvCompletion, 1);
-
-    c->gone = s;
-    push_completion(e, c);
-}
-
-void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id)
-{
-    VvEventMsg *m = g_new0(VvEventMsg, 1);
-
-    vv_st32(m->ev, type);
-    vv_st32(m->ev + 4, stream_id);
-    g_mutex_lock(&e->lock);
-    m->seq = e->seq++;
-    g_queue_push_tail(&e->events, m);
-    g_mutex_unlock(&e->lock);
-    kick(e);
-}
 
 VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
 {
@@ -301,65 +160,6 @@ size_t vv_engine_max_request_size(const VvEngine *e)
 {
     return sizeof(struct virtio_video_resource_create) +
            (size_t)e->cfg.max_entries * sizeof(struct virtio_video_mem_entry);
-}
-
-/* ---- backings ---- */
-
-VvBacking *vv_backing_ref(VvBacking *b)
-{
-    g_atomic_int_inc(&b->ref);
-    return b;
-}
-
-static void backing_unmap(VvBacking *b)
-{
-    unsigned i;
-
-    if (b->object) {
-        /* the segments are slices of the object's own mapping */
-        b->e->ops.object_put(b->e->cfg.opaque, b->object);
-        return;
-    }
-    for (i = 0; i < b->num_segs; i++) {
-        if (b->segs[i].host && b->e->ops.unmap) {
-            b->e->ops.unmap(b->e->cfg.opaque, b->segs[i].host,
-                            b->segs[i].len, b->write);
-        }
-    }
-}
-
-/*
- * The device's allowances (mapped guest memory, bitstream copies, migration
- * history): take @len > 0 bytes of one, false if that would pass @max, or
- * give @len < 0 bytes back.
- */
-static bool allowance(VvEngine *e, uint64_t *held, uint64_t max, int64_t len)
-{
-    bool ok = true;
-
-    g_mutex_lock(&e->lock);
-    if (len > 0 && *held + len > max) {
-        ok = false;
-    } else {
-        g_assert(len >= 0 || *held >= (uint64_t)-len);
-        *held += len;
-    }
-    g_mutex_unlock(&e->lock);
-    return ok;
-}
-
-static bool mapped_account(VvEngine *e, int64_t len)
-{
-    return allowance(e, &e->mapped, e->cfg.max_mapped_bytes, len);
-}
-
-void vv_backing_unref(VvBacking *b)
-{
-    if (g_atomic_int_dec_and_test(&b->ref)) {
-        backing_unmap(b);
-        mapped_account(b->e, -(int64_t)b->reserved);
-        g_free(b);
-    }
 }
 
 /* ---- commands ---- */
@@ -486,169 +286,9 @@ static VvCmdStatus cmd_stream_drain(Cmd *c, VvStream *s)
     return VV_CMD_PENDING;
 }
 
-VvBacking *vv_map_entries(VvEngine *e, bool write, unsigned num_planes,
-                          const uint32_t *counts, const uint8_t *ent,
-                          uint32_t n, uint32_t *code, const char **why)
-{
-    uint64_t total = 0;
-    unsigned plane, i = 0;
-    VvBacking *b;
-
-    for (i = 0; i < n; i++) {
-        uint32_t len = vv_ld32(ent + i * 16 + 8);
-
-        if (!len || len > VV_MAX_RESOURCE_SIZE - total) {
-            *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-            *why = "entry of length 0, or resource too large";
-            return NULL;
-        }
-        total += len;
-    }
-    if (!mapped_account(e, total)) {
-        *code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
-        *why = "too much guest memory mapped (max-mapped-mb)";
-        return NULL;
-    }
-
-    b = g_malloc0(sizeof(*b) + n * sizeof(VvSeg));
-    b->reserved = total;
-    i = 0;
-    b->ref = 1;
-    b->e = e;
-    b->write = write;
-    b->num_planes = num_planes;
-    for (plane = 0; plane < b->num_planes; plane++) {
-        uint32_t count = counts[plane];
-        unsigned j;
-
-        b->planes[plane].first = i;
-        b->planes[plane].count = count;
-        for (j = 0; j < count && i < n; j++, i++, ent += 16) {
-            uint64_t addr = vv_ld64(ent);
-            uint32_t len = vv_ld32(ent + 8);
-
-            b->segs[i].host = e->ops.map ?
-                e->ops.map(e->cfg.opaque, addr, len, write) : NULL;
-            if (!b->segs[i].host) {
-                *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-                *why = "entry is not guest RAM";
-                goto fail;
-            }
-            b->segs[i].len = len;
-            b->segs[i].addr = addr;
-            b->num_segs = i + 1;
-            b->planes[plane].size += len;
-            b->size += len;
-        }
-    }
-    if (i != n) {
-        *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-        *why = "entry counts do not add up";
-        goto fail;
-    }
-    return b;
-
-fail:
-    b->num_segs = i;
-    backing_unmap(b);
-    mapped_account(e, -(int64_t)b->reserved);
-    g_free(b);
-    return NULL;
-}
-
-static bool backing_revoked(const VvBacking *b)
-{
-    return b->object && g_atomic_int_get(&b->object->revoked);
-}
-
 void vv_engine_set_objects(VvEngine *e, bool enabled)
 {
     e->objects = enabled && e->ops.object_get && e->ops.object_put;
-}
-
-/*
- * A resource in a virtio object: one entry naming the object for all
- * memory planes, or one per plane naming the same object.  Memory plane k
- * starts plane_offsets[k] bytes into the object and runs to its end; the
- * component planes inside it are laid out from the params as for pages.
- */
-static VvBacking *map_object(VvEngine *e, uint32_t stream_id, bool write,
-                             const VvRequest *req, uint32_t *code,
-                             const char **why)
-{
-    const uint8_t *ent = req->u.resource_create.entries;
-    uint32_t n = req->u.resource_create.total_entries;
-    unsigned np = req->u.resource_create.num_planes;
-    unsigned k, j, first[VIRTIO_VIDEO_MAX_PLANES], total = 0;
-    VvObject *obj;
-    VvBacking *b;
-
-    *code = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-    if (n != 1 && n != np) {
-        *why = "a virtio object resource needs one entry, or one per plane";
-        return NULL;
-    }
-    for (j = 1; j < n; j++) {
-        if (memcmp(ent, ent + j * 16, 16)) {
-            *why = "memory planes in different virtio objects";
-            return NULL;
-        }
-    }
-    obj = e->ops.object_get(e->cfg.opaque, stream_id,
-                            req->u.resource_create.resource_id, ent, write,
-                            why);
-    if (!obj) {
-        return NULL;
-    }
-    for (k = 0; k < np; k++) {
-        uint64_t off = req->u.resource_create.plane_offsets[k];
-
-        if (off >= obj->size) {
-            *why = "plane offset beyond the end of the virtio object";
-            goto fail;
-        }
-        for (j = 0; off >= obj->segs[j].len; j++) {
-            off -= obj->segs[j].len;
-        }
-        first[k] = j;
-        total += obj->num_segs - j;
-    }
-    if (!mapped_account(e, obj->size)) {
-        *code = VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
-        *why = "too much guest memory mapped (max-mapped-mb)";
-        goto fail;
-    }
-
-    b = g_malloc0(sizeof(*b) + total * sizeof(VvSeg));
-    b->ref = 1;
-    b->e = e;
-    b->write = write;
-    b->object = obj;
-    b->reserved = obj->size;
-    b->num_planes = np;
-    for (k = 0; k < np; k++) {
-        uint64_t skip = req->u.resource_create.plane_offsets[k];
-
-        for (j = 0; j < first[k]; j++) {
-            skip -= obj->segs[j].len;
-        }
-        b->planes[k].first = b->num_segs;
-        b->planes[k].count = obj->num_segs - first[k];
-        for (j = first[k]; j < obj->num_segs; j++, skip = 0) {
-            VvSeg *seg = &b->segs[b->num_segs++];
-
-            seg->host = obj->segs[j].host + skip;
-            seg->len = obj->segs[j].len - skip;
-            seg->addr = obj->segs[j].addr + skip;
-            b->planes[k].size += seg->len;
-        }
-        b->size += b->planes[k].size;
-    }
-    return b;
-
-fail:
-    e->ops.object_put(e->cfg.opaque, obj);
-    return NULL;
 }
 
 static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
@@ -686,7 +326,7 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
     }
     if (c->e->objects &&
         s->mem_type[q] == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
-        b = map_object(c->e, s->id, write, req, &code, &why);
+        b = vv_map_object(c->e, s->id, write, req, &code, &why);
     } else {
         b = vv_map_entries(c->e, write, req->u.resource_create.num_planes,
                            req->u.resource_create.num_entries,
@@ -703,30 +343,6 @@ static VvCmdStatus cmd_resource_create(Cmd *c, VvStream *s)
                          b);
     g_mutex_unlock(&s->lock);
     return reply_hdr(c, VIRTIO_VIDEO_RESP_OK_NODATA);
-}
-
-/*
- * Bitstream copies of queued input (a guest queueing huge buffers must not
- * run QEMU out of memory) and decoders' migration history.
- */
-bool vv_bitstream_reserve(VvEngine *e, size_t len)
-{
-    return allowance(e, &e->bitstream_held, e->cfg.max_bitstream_bytes, len);
-}
-
-void vv_bitstream_release(VvEngine *e, size_t len)
-{
-    allowance(e, &e->bitstream_held, 0, -(int64_t)len);
-}
-
-bool vv_history_reserve(VvEngine *e, size_t len)
-{
-    return allowance(e, &e->history_held, e->cfg.max_history_bytes, len);
-}
-
-void vv_history_release(VvEngine *e, size_t len)
-{
-    allowance(e, &e->history_held, 0, -(int64_t)len);
 }
 
 static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
@@ -751,7 +367,7 @@ static VvCmdStatus cmd_resource_queue(Cmd *c, VvStream *s)
     if (!b) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
         why = "unknown resource";
-    } else if (backing_revoked(b)) {
+    } else if (vv_backing_revoked(b)) {
         code = VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
         why = "the resource's virtio object was taken back by its exporter";
     } else if (g_hash_table_contains(s->queued[q], id)) {
@@ -1042,86 +658,7 @@ out:
     return st;
 }
 
-/* ---- completions ---- */
-
-/*
- * The device wrote @b through its long-lived mapping: tell the transport
- * (for dirty-page tracking) before the guest hears of it, and drop the
- * completion's reference.
- */
-static void mark_dirty(VvEngine *e, VvBacking *b)
-{
-    unsigned i;
-
-    for (i = 0; i < b->num_segs && e->ops.dirty; i++) {
-        e->ops.dirty(e->cfg.opaque, b->segs[i].host, b->segs[i].len);
-    }
-    vv_backing_unref(b);
-}
-
-static void free_gone_stream(VvEngine *e, VvStream *s)
-{
-    e->dying = g_list_remove(e->dying, s);
-    vv_stream_free(s);
-}
-
-/*
- * Deliver completions and events in the order they were posted, so that an
- * event never overtakes a buffer returned before it.  An event waiting for
- * an eventq buffer does not hold back the completions after it.
- */
-void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
-                    void *opaque)
-{
-    bool events_blocked = false;
-
-    for (;;) {
-        VvCompletion *c;
-        VvEventMsg *m;
-
-        g_mutex_lock(&e->lock);
-        c = g_queue_peek_head(&e->completions);
-        m = events_blocked ? NULL : g_queue_peek_head(&e->events);
-        if (m && (!c || m->seq < c->seq)) {
-            c = NULL;
-        } else if (c) {
-            g_queue_pop_head(&e->completions);
-            m = NULL;
-        }
-        g_mutex_unlock(&e->lock);
-
-        if (c) {
-            if (c->t_ready) {
-                gint64 us = g_get_monotonic_time() - c->t_ready;
-
-                g_mutex_lock(&e->lock);
-                e->latency[e->latency_n++ % VV_STATS_LATENCY_SAMPLES] =
-                    MIN(us, UINT32_MAX);
-                g_mutex_unlock(&e->lock);
-            }
-            if (c->written) {
-                mark_dirty(e, c->written);
-            }
-            if (c->gone) {
-                free_gone_stream(e, c->gone);
-            } else {
-                complete(opaque, c->token, c->resp, c->len);
-            }
-            g_free(c);
-        } else if (m) {
-            if (!event(opaque, m->ev, sizeof(m->ev))) {
-                events_blocked = true;
-                continue;
-            }
-            g_mutex_lock(&e->lock);
-            g_queue_pop_head(&e->events);
-            g_mutex_unlock(&e->lock);
-            g_free(m);
-        } else {
-            break;
-        }
-    }
-}
+/* ---- reset ---- */
 
 static void abort_stream(gpointer data, gpointer user_data)
 {
@@ -1134,25 +671,12 @@ void vv_engine_reset(VvEngine *e, void (*drop)(void *opaque, void *token),
 {
     GList *streams = g_list_concat(g_hash_table_get_values(e->streams),
                                    e->dying);
-    VvCompletion *c;
-    VvEventMsg *m;
     GList *l;
 
     /* 1. no worker runs any more, so nothing new gets queued */
     g_list_foreach(streams, abort_stream, NULL);
     /* 2. completions not delivered yet: tokens go back unanswered */
-    while ((c = g_queue_pop_head(&e->completions))) {
-        if (c->token) {
-            drop(opaque, c->token);
-        }
-        if (c->written) {
-            mark_dirty(e, c->written);
-        }
-        g_free(c);
-    }
-    while ((m = g_queue_pop_head(&e->events))) {
-        g_free(m);
-    }
+    vv_completions_drop(e, drop, opaque);
     /* 3. what the streams still held */
     for (l = streams; l; l = l->next) {
         vv_stream_abort(l->data, drop, opaque);

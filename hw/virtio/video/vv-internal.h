@@ -218,6 +218,15 @@ typedef struct VvEventMsg {
 VvBacking *vv_map_entries(VvEngine *e, bool write, unsigned num_planes,
                           const uint32_t *counts, const uint8_t *entries,
                           uint32_t total, uint32_t *code, const char **why);
+/*
+ * Map a RESOURCE_CREATE of a virtio object (@req's entries name its UUID)
+ * into a new backing; NULL, *code and *why on failure.
+ */
+VvBacking *vv_map_object(VvEngine *e, uint32_t stream_id, bool write,
+                         const VvRequest *req, uint32_t *code,
+                         const char **why);
+/* Has the exporter taken the memory of @b's virtio object back? */
+bool vv_backing_revoked(const VvBacking *b);
 /* Reserve @len bytes of the bitstream allowance (max_bitstream_bytes). */
 bool vv_bitstream_reserve(VvEngine *e, size_t len);
 
@@ -228,6 +237,9 @@ void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
 void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
                         uint64_t timestamp, uint32_t flags, uint32_t size,
                         const VvJob *stats);
+/* Reset: drop every completion and event not delivered, tokens to @drop. */
+void vv_completions_drop(VvEngine *e, void (*drop)(void *opaque, void *token),
+                         void *opaque);
 /* From the worker: the stream is finished, free it on the main thread. */
 void vv_complete_stream_gone(VvEngine *e, VvStream *s);
 void vv_post_event(VvEngine *e, uint32_t type, uint32_t stream_id);

@@ -291,6 +291,13 @@ static void virtio_video_object_put(void *opaque, VvObject *obj)
     }
 }
 
+/* From any thread: which backend serves a stream (trace only). */
+static void virtio_video_stream_backend(void *opaque, uint32_t stream_id,
+                                        const char *backend)
+{
+    trace_virtio_video_stream_backend(opaque, stream_id, backend);
+}
+
 static const VvEngineOps virtio_video_engine_ops = {
     .map = virtio_video_map,
     .unmap = virtio_video_unmap,
@@ -299,6 +306,7 @@ static const VvEngineOps virtio_video_engine_ops = {
     .guest_error = virtio_video_guest_error,
     .object_get = virtio_video_object_get,
     .object_put = virtio_video_object_put,
+    .stream_backend = virtio_video_stream_backend,
 };
 
 /* A pending command finished: its element is the token. */
@@ -654,7 +662,8 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOVideo *v = VIRTIO_VIDEO(dev);
     VvEngineConfig cfg = {
-        .backend = v->backend ?: "libavcodec",
+        .backend = v->backend ?: "auto",
+        .render_node = v->render_node,
         .codec_threads = v->codec_threads,
         .max_streams = v->max_streams,
         .av1 = v->av1,
@@ -724,7 +733,8 @@ static void virtio_video_realize(DeviceState *dev, Error **errp)
                                    virtio_video_handle_event);
     trace_virtio_video_realize(v, cfg.mode == VV_MODE_DECODER ? "decoder"
                                                               : "encoder",
-                               cfg.backend,
+                               vv_engine_device_name(v->engine),
+                               vv_engine_hw_description(v->engine) ?: "none",
                                vv_engine_max_caps_length(v->engine));
 }
 
@@ -766,6 +776,7 @@ static void virtio_video_reset(VirtIODevice *vdev)
 static const Property virtio_video_properties[] = {
     DEFINE_PROP_STRING("mode", VirtIOVideo, mode),
     DEFINE_PROP_STRING("backend", VirtIOVideo, backend),
+    DEFINE_PROP_STRING("render-node", VirtIOVideo, render_node),
     DEFINE_PROP_UINT32("codec-threads", VirtIOVideo, codec_threads, 0),
     DEFINE_PROP_UINT32("max-streams", VirtIOVideo, max_streams,
                        VIRTIO_VIDEO_DEFAULT_MAX_STREAMS),
@@ -825,8 +836,13 @@ static void virtio_video_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "mode",
         "'decoder' (virtio device 31, the default) or 'encoder' (30)");
     object_class_property_set_description(klass, "backend",
-        "codec backend (default 'libavcodec'); also the config space's "
-        "device_name");
+        "'auto' (the default: per coded format, VA-API or CUDA hardware "
+        "where it serves the format, else software), 'libavcodec' "
+        "(software), 'vaapi' or 'cuda' (hardware only); the config "
+        "space's device_name says which serve");
+    object_class_property_set_description(klass, "render-node",
+        "VA-API: the DRM render node (default: the first "
+        "/dev/dri/renderD* whose driver initialises)");
     object_class_property_set_description(klass, "codec-threads",
         "threads each codec instance may use (0: the codec library decides)");
     object_class_property_set_description(klass, "max-streams",

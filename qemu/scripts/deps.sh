@@ -36,7 +36,10 @@ PKGS=(
     build-essential pkg-config ninja-build python3 python3-venv python3-pip
     flex bison
     libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
-    libavcodec-dev libavutil-dev libavformat-dev libswscale-dev libva-dev
+    libavcodec-dev libavutil-dev libavformat-dev libswscale-dev
+    # hardware backends: libva for VA-API; NVDEC's headers (loaded at run
+    # time, only where the NVIDIA driver is) for the CUDA backend's probing
+    libva-dev libffmpeg-nvenc-dev
     ccache dpkg-dev rsync
     # QEMU uses valgrind.h whenever it is there and has no switch against
     # it: with it everywhere, every machine builds the same QEMU

@@ -19,7 +19,8 @@ run() {
 }
 
 help=$("$QEMU" -device virtio-video-pci,help 2>&1)
-for p in mode backend codec-threads max-streams cmdq-size eventq-size av1 \
+for p in mode backend render-node codec-threads max-streams cmdq-size \
+         eventq-size av1 \
          max-bitstream-mb max-resources max-queued max-sg-entries \
          max-mapped-mb max-width max-height virtio-objects; do
     line=$(grep -E "^  $p=<[a-z0-9]+> +- [^ ]" <<<"$help")
@@ -50,7 +51,7 @@ expect_error() {
     local out
     if out=$(run -device "virtio-video-pci,$1"); then
         nok "refused: $1" "QEMU started"
-    elif grep -q -- "$2" <<<"$out"; then
+    elif grep -qF -- "$2" <<<"$out"; then
         ok "refused: $1 ($2)"
     else
         nok "refused: $1" "$out"
@@ -70,7 +71,18 @@ else
     nok "accepted: virtio-gpu-pci,resource_uuid=on next to the decoder" "$out"
 fi
 expect_error "mode=transcoder" "mode must be 'decoder' or 'encoder'"
-expect_error "backend=vdpau" "unknown backend 'vdpau'"
+expect_error "backend=vdpau" "unknown backend 'vdpau' (available: auto, libavcodec, vaapi, cuda)"
+expect_ok "backend=libavcodec"
+expect_ok "backend=auto,mode=encoder"
+# an explicit hardware backend that cannot start says why, in one line
+expect_error "backend=vaapi,render-node=/nonexistent" \
+    "virtio-video: cannot open /nonexistent: No such file or directory"
+if [ ! -e /dev/nvidiactl ]; then
+    expect_error "backend=cuda" "virtio-video: no CUDA: the NVIDIA driver's libcuda.so.1 is not installed"
+fi
+if ! compgen -G '/dev/dri/renderD*' > /dev/null; then
+    expect_error "backend=vaapi" "virtio-video: no DRM render node (/dev/dri/renderD*)"
+fi
 expect_error "cmdq-size=1000" "powers of 2"
 expect_error "eventq-size=0" "powers of 2"
 expect_error "cmdq-size=2048" "powers of 2"

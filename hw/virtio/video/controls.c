@@ -2,7 +2,9 @@
  * virtio-video engine: QUERY_CONTROL and GET_CONTROL.
  *
  * Profiles come from the codec libavcodec would use for the format (its
- * AVCodec.profiles list), mapped to the protocol's values.
+ * AVCodec.profiles list), mapped to the protocol's values; with a hardware
+ * backend alone (vaapi, cuda), from what the device said it does.  (With
+ * auto, software takes what the device cannot: libavcodec's list.)
  *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
@@ -115,9 +117,18 @@ static unsigned codec_profiles(VvEngine *e, uint32_t format, uint32_t *out,
                                unsigned max)
 {
     const VvLavcFormat *lf = vv_lavc_format(format);
+    const VvHwFormat *hf = vv_hw_format(e->hw, format);
     const AVCodec *codec;
     const AVProfile *p;
     unsigned n = 0, i;
+
+    if (hf && e->hw_only) {
+        /* exactly what the device said it does */
+        for (i = 0; i < hf->num_profiles && n < max; i++) {
+            out[n++] = hf->profiles[i];
+        }
+        return n;
+    }
 
     codec = lf ? vv_lavc_find_codec(lf->codec_id,
                                     e->cfg.mode == VV_MODE_ENCODER) : NULL;

@@ -39,6 +39,8 @@
 
 #include <glib.h>
 #include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/pixdesc.h>
 
 #include "vv-internal.h"
 #include "vv-lavc.h"
@@ -79,6 +81,21 @@ struct VvDecoder {
     gint oversize;                  /* a picture passed it (atomic) */
 
     /*
+     * Hardware decoding (libavcodec's hwaccel on hw_device): hw_pix_fmt is
+     * what its pictures come in.  The codec chooses when it knows the
+     * stream (get_format); without hw_only (backend=auto) a stream the
+     * device cannot take is decoded in software instead.  hw_refused: it
+     * could not and there is no fallback; hw_failed: the device failed.
+     */
+    AVBufferRef *hw_device;
+    int hw_pix_fmt;
+    bool hw_only;
+    bool hw_active;                 /* the last get_format chose it */
+    gint hw_refused;                /* atomic */
+    int hw_failed;                  /* the error, or 0 */
+    char hw_msg[AV_ERROR_MAX_STRING_SIZE];
+
+    /*
      * Migration: every input buffer since the codec was last fresh (open,
      * reset) or, for VP8/VP9, since the last keyframe that came out, and
      * how many frames the codec gave since.  Replaying them into a fresh
@@ -116,6 +133,38 @@ static int get_buffer_capped(AVCodecContext *ctx, AVFrame *frame, int flags)
     return avcodec_default_get_buffer2(ctx, frame, flags);
 }
 
+/*
+ * The codec knows the stream (size, profile, bit depth): decode it on the
+ * hardware device if its hwaccel took it (@fmts lists the hardware format
+ * first then), else in software, or not at all with hw_only.
+ */
+static enum AVPixelFormat pick_format(AVCodecContext *ctx,
+                                      const enum AVPixelFormat *fmts)
+{
+    VvDecoder *d = ctx->opaque;
+    const enum AVPixelFormat *p;
+
+    for (p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+        if (*p == d->hw_pix_fmt) {
+            d->hw_active = true;
+            return *p;
+        }
+    }
+    d->hw_active = false;
+    if (d->hw_only) {
+        g_atomic_int_set(&d->hw_refused, 1);
+        return AV_PIX_FMT_NONE;
+    }
+    for (p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(*p);
+
+        if (desc && !(desc->flags & AV_PIX_FMT_FLAG_HWACCEL)) {
+            return *p;
+        }
+    }
+    return AV_PIX_FMT_NONE;
+}
+
 /* A codec context for @d that holds back up to @delay pictures. */
 static AVCodecContext *codec_open(VvDecoder *d, int delay, char **err)
 {
@@ -127,6 +176,18 @@ static AVCodecContext *codec_open(VvDecoder *d, int delay, char **err)
         return NULL;
     }
     ctx->thread_count = d->threads;
+    if (d->hw_device) {
+        ctx->hw_device_ctx = av_buffer_ref(d->hw_device);
+        ctx->get_format = pick_format;
+        /*
+         * The device's fixed surface pool holds the codec's references
+         * plus the pictures the stream holds: the one waiting for an
+         * output buffer and the one being copied out.
+         */
+        ctx->extra_hw_frames = 3;
+        /* the hardware decodes: no frame threads competing for it */
+        ctx->thread_count = 1;
+    }
     /* crop exactly as the bitstream says, like the references do */
     ctx->flags |= AV_CODEC_FLAG_UNALIGNED;
     /* no picture buffers larger than the device's frame size limit */
@@ -166,11 +227,19 @@ VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
     d = g_new0(VvDecoder, 1);
     d->codec = codec;
     d->threads = threads;
+    d->hw_pix_fmt = AV_PIX_FMT_NONE;
+    if (vv_hw_format(e->hw, coded_format)) {
+        d->hw_device = av_buffer_ref(e->hw->device);
+        d->hw_only = e->hw_only;
+        d->hw_pix_fmt = e->hw->type == AV_HWDEVICE_TYPE_CUDA ?
+                        AV_PIX_FMT_CUDA : AV_PIX_FMT_VAAPI;
+    }
     d->h264 = lf->codec_id == AV_CODEC_ID_H264;
     d->max_w = max_w;
     d->max_h = max_h;
     d->ctx = codec_open(d, 0, err);
     if (!d->ctx) {
+        av_buffer_unref(&d->hw_device);
         g_free(d);
         return NULL;
     }
@@ -376,6 +445,7 @@ void vv_dec_free(VvDecoder *d)
         av_parser_close(d->parser);
     }
     avcodec_free_context(&d->ctx);
+    av_buffer_unref(&d->hw_device);
     if (d->e) {
         g_atomic_int_dec_and_test(&d->e->decoders);
     }
@@ -760,6 +830,20 @@ static bool need_switch(VvDecoder *d, const AVPacket *pkt)
     return true;
 }
 
+/*
+ * An error of the hardware device (not of the bitstream, which the codec
+ * conceals): the stream cannot go on.
+ */
+static bool hw_error(VvDecoder *d, int ret)
+{
+    if (!d->hw_active || ret >= 0 || ret == AVERROR(EAGAIN) ||
+        ret == AVERROR_EOF || ret == AVERROR_INVALIDDATA) {
+        return false;
+    }
+    d->hw_failed = ret;
+    return true;
+}
+
 int vv_dec_receive(VvDecoder *d, AVFrame *frame)
 {
     for (;;) {
@@ -769,6 +853,14 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
         if (g_atomic_int_get(&d->oversize)) {
             av_frame_unref(frame);
             return AVERROR(ERANGE);
+        }
+        if (g_atomic_int_get(&d->hw_refused)) {
+            av_frame_unref(frame);
+            return VV_DEC_HW_REFUSED;
+        }
+        if (d->hw_failed || hw_error(d, ret)) {
+            av_frame_unref(frame);
+            return VV_DEC_HW_FAILED;
         }
         if (ret == 0) {
             history_frame_out(d, frame);
@@ -802,6 +894,9 @@ int vv_dec_receive(VvDecoder *d, AVFrame *frame)
             ret = avcodec_send_packet(d->ctx, pkt);
             if (ret == AVERROR(EAGAIN)) {
                 continue;       /* frames first; the packet waits */
+            }
+            if (hw_error(d, ret) || g_atomic_int_get(&d->hw_refused)) {
+                continue;       /* reported above */
             }
             /* sent, or refused as invalid data: either way it is done */
             g_queue_pop_head(&d->pkts);
@@ -850,6 +945,19 @@ bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h)
 bool vv_dec_frame_threads(VvDecoder *d)
 {
     return d->ctx->active_thread_type & FF_THREAD_FRAME;
+}
+
+const char *vv_dec_backend(VvDecoder *d, const VvEngine *e)
+{
+    return d->hw_active ? e->hw->name : "libavcodec";
+}
+
+const char *vv_dec_hw_error(VvDecoder *d)
+{
+    if (!d->hw_failed) {
+        return "no error";
+    }
+    return av_make_error_string(d->hw_msg, sizeof(d->hw_msg), d->hw_failed);
 }
 
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,

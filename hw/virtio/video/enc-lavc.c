@@ -19,6 +19,7 @@
 #include <glib.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/opt.h>
 
 #include "vv-internal.h"
@@ -36,6 +37,12 @@ typedef struct VvEncoder {
     AVCodecContext *ctx;
     AVFrame *frame;
     bool flushing;
+    /*
+     * VA-API: pictures go into the device's surfaces (frames), mapped
+     * into host memory to be filled.  Other encoders take host frames.
+     */
+    AVBufferRef *frames;
+    const char *backend;            /* "libavcodec", "vaapi", "cuda" */
 } VvEncoder;
 
 /* What a session is opened with (copied under the stream lock). */
@@ -45,7 +52,22 @@ typedef struct EncSettings {
     uint32_t bitrate, peak, mode;
     uint32_t profile, level;
     uint32_t threads;
+    const VvHwDevice *hw;           /* encode on it, or NULL */
+    bool fallback;                  /* software if it cannot */
 } EncSettings;
+
+/* libavcodec's H.264 profile for hardware encoders (AVCodecContext). */
+static int hw_h264_profile(uint32_t profile)
+{
+    switch (profile) {
+    case VIRTIO_VIDEO_PROFILE_H264_BASELINE:
+        return AV_PROFILE_H264_CONSTRAINED_BASELINE;
+    case VIRTIO_VIDEO_PROFILE_H264_MAIN:
+        return AV_PROFILE_H264_MAIN;
+    default:
+        return AV_PROFILE_H264_HIGH;
+    }
+}
 
 static const char *x264_profile(uint32_t profile)
 {
@@ -98,39 +120,63 @@ static void enc_free(VvEncoder *enc)
     }
     av_frame_free(&enc->frame);
     avcodec_free_context(&enc->ctx);
+    av_buffer_unref(&enc->frames);
     g_free(enc);
 }
 
-static VvEncoder *enc_open(const EncSettings *st, char **err)
+/* The hardware encoder for @format on @hw, or NULL. */
+static const AVCodec *hw_encoder(const VvHwDevice *hw, uint32_t format)
 {
-    const VvLavcFormat *lf = vv_lavc_format(st->format);
-    const AVCodec *codec = lf ? vv_lavc_find_codec(lf->codec_id, true) : NULL;
-    VvEncoder *enc;
-    AVCodecContext *ctx;
+    static const struct {
+        uint32_t format;
+        const char *vaapi, *cuda;
+    } names[] = {
+        { VIRTIO_VIDEO_FORMAT_H264, "h264_vaapi", "h264_nvenc" },
+        { VIRTIO_VIDEO_FORMAT_HEVC, "hevc_vaapi", "hevc_nvenc" },
+        { VIRTIO_VIDEO_FORMAT_VP8, "vp8_vaapi", NULL },
+        { VIRTIO_VIDEO_FORMAT_VP9, "vp9_vaapi", NULL },
+    };
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        const char *n = hw->type == AV_HWDEVICE_TYPE_VAAPI ? names[i].vaapi
+                                                           : names[i].cuda;
+
+        if (names[i].format == format && n) {
+            return avcodec_find_encoder_by_name(n);
+        }
+    }
+    return NULL;
+}
+
+/* VA-API encoders take pictures in the device's surfaces. */
+static int vaapi_frames(VvEncoder *enc, const VvHwDevice *hw,
+                        const EncSettings *st)
+{
+    AVHWFramesContext *fc;
     int ret;
 
-    if (!codec) {
-        *err = g_strdup_printf("no encoder for format 0x%x", st->format);
-        return NULL;
+    enc->frames = av_hwframe_ctx_alloc(hw->device);
+    if (!enc->frames) {
+        return AVERROR(ENOMEM);
     }
-    enc = g_new0(VvEncoder, 1);
-    enc->ctx = ctx = avcodec_alloc_context3(codec);
-    enc->frame = av_frame_alloc();
-    if (!ctx || !enc->frame) {
-        *err = g_strdup("out of memory");
-        enc_free(enc);
-        return NULL;
+    fc = (AVHWFramesContext *)enc->frames->data;
+    fc->format = AV_PIX_FMT_VAAPI;
+    fc->sw_format = AV_PIX_FMT_NV12;
+    fc->width = st->width;
+    fc->height = st->height;
+    ret = av_hwframe_ctx_init(enc->frames);
+    if (ret < 0) {
+        return ret;
     }
-    ctx->width = st->width;
-    ctx->height = st->height;
-    ctx->pix_fmt = AV_PIX_FMT_YUV420P;
-    ctx->time_base = (AVRational){ 1, st->fps };
-    ctx->framerate = (AVRational){ st->fps, 1 };
-    ctx->gop_size = VV_ENC_GOP;
-    ctx->max_b_frames = 0;
-    ctx->thread_count = st->threads;
-    set_rate_control(ctx, st->bitrate, st->peak, st->mode);
+    enc->ctx->hw_frames_ctx = av_buffer_ref(enc->frames);
+    enc->ctx->pix_fmt = AV_PIX_FMT_VAAPI;
+    return 0;
+}
 
+/* The software encoders' settings for a device encoder. */
+static void sw_options(AVCodecContext *ctx, const EncSettings *st)
+{
     switch (st->format) {
     case VIRTIO_VIDEO_FORMAT_H264:
         av_opt_set(ctx->priv_data, "profile", x264_profile(st->profile), 0);
@@ -157,6 +203,77 @@ static VvEncoder *enc_open(const EncSettings *st, char **err)
         av_opt_set(ctx->priv_data, "lag-in-frames", "0", 0);
         break;
     }
+}
+
+static VvEncoder *enc_open_with(const EncSettings *st, const VvHwDevice *hw,
+                                char **err)
+{
+    const VvLavcFormat *lf = vv_lavc_format(st->format);
+    const AVCodec *codec;
+    VvEncoder *enc;
+    AVCodecContext *ctx;
+    int ret;
+
+    if (hw) {
+        codec = hw_encoder(hw, st->format);
+    } else {
+        codec = lf ? vv_lavc_find_codec(lf->codec_id, true) : NULL;
+    }
+    if (!codec) {
+        *err = g_strdup_printf("no %sencoder for format 0x%x",
+                               hw ? "hardware " : "", st->format);
+        return NULL;
+    }
+    enc = g_new0(VvEncoder, 1);
+    enc->backend = hw ? hw->name : "libavcodec";
+    enc->ctx = ctx = avcodec_alloc_context3(codec);
+    enc->frame = av_frame_alloc();
+    if (!ctx || !enc->frame) {
+        *err = g_strdup("out of memory");
+        enc_free(enc);
+        return NULL;
+    }
+    ctx->width = st->width;
+    ctx->height = st->height;
+    ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+    ctx->time_base = (AVRational){ 1, st->fps };
+    ctx->framerate = (AVRational){ st->fps, 1 };
+    ctx->gop_size = VV_ENC_GOP;
+    ctx->max_b_frames = 0;
+    ctx->thread_count = st->threads;
+    set_rate_control(ctx, st->bitrate, st->peak, st->mode);
+
+    if (hw) {
+        /* the device's encoder: no B-frames, profile and level as asked */
+        ret = hw->type == AV_HWDEVICE_TYPE_VAAPI ? vaapi_frames(enc, hw, st)
+                                                 : 0;
+        if (ret < 0) {
+            *err = g_strdup_printf("no %ux%u surfaces on %s: %s", st->width,
+                                   st->height, hw->description,
+                                   av_err2str(ret));
+            enc_free(enc);
+            return NULL;
+        }
+        if (hw->type == AV_HWDEVICE_TYPE_CUDA) {
+            ctx->hw_device_ctx = av_buffer_ref(hw->device);
+        }
+        if (st->format == VIRTIO_VIDEO_FORMAT_H264) {
+            /* VA-API takes the context's profile, NVENC its own option */
+            ctx->profile = hw_h264_profile(st->profile);
+            ctx->level = h264_level_idc(st->level);
+            if (hw->type == AV_HWDEVICE_TYPE_CUDA) {
+                av_opt_set(ctx->priv_data, "profile",
+                           x264_profile(st->profile), 0);
+            }
+        }
+        if (vv_hw_format(hw, st->format)->low_power) {
+            av_opt_set_int(ctx->priv_data, "low_power", 1, 0);
+        }
+        av_opt_set(ctx->priv_data, "zerolatency", "1", 0);
+        av_opt_set(ctx->priv_data, "forced-idr", "1", 0);
+    } else {
+        sw_options(ctx, st);
+    }
 
     ret = avcodec_open2(ctx, codec, NULL);
     if (ret < 0) {
@@ -171,8 +288,39 @@ static VvEncoder *enc_open(const EncSettings *st, char **err)
     return enc;
 }
 
+/*
+ * On the hardware device if it serves the format, else (or, with auto,
+ * if it cannot open) in software.
+ */
+static VvEncoder *enc_open(const EncSettings *st, char **err)
+{
+    VvEncoder *enc;
+
+    if (!st->hw) {
+        return enc_open_with(st, NULL, err);
+    }
+    enc = enc_open_with(st, st->hw, err);
+    if (!enc && st->fallback) {
+        g_free(*err);
+        *err = NULL;
+        enc = enc_open_with(st, NULL, err);
+    }
+    return enc;
+}
+
 bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile)
 {
+    const VvHwFormat *hf = vv_hw_format(e->hw, format);
+    unsigned i;
+
+    if (hf && e->hw_only) {
+        for (i = 0; i < hf->num_profiles; i++) {
+            if (hf->profiles[i] == profile) {
+                return true;
+            }
+        }
+        return false;
+    }
     switch (format) {
     case VIRTIO_VIDEO_FORMAT_H264:
         /* the ones 8-bit 4:2:0 input can be coded in */
@@ -269,6 +417,33 @@ static void settings(VvStream *s, EncSettings *st)
     st->profile = s->profile;
     st->level = s->level;
     st->threads = s->e->cfg.codec_threads;
+    st->hw = vv_hw_format(s->e->hw, st->format) ? s->e->hw : NULL;
+    st->fallback = !s->e->hw_only;
+}
+
+/*
+ * VA-API: a device surface holding the raw frame laid out as @p in @b,
+ * written through a mapping (one copy).
+ */
+static int fill_surface(VvEncoder *enc, const VvParams *p,
+                        const VvBacking *b, AVFrame *hwf)
+{
+    AVFrame *m = av_frame_alloc();
+    int ret;
+
+    ret = m ? av_hwframe_get_buffer(enc->frames, hwf, 0) : AVERROR(ENOMEM);
+    if (ret == 0) {
+        m->format = AV_PIX_FMT_NV12;
+        ret = av_hwframe_map(m, hwf, AV_HWFRAME_MAP_WRITE |
+                                     AV_HWFRAME_MAP_OVERWRITE);
+    }
+    if (ret == 0) {
+        m->width = p->crop.width;
+        m->height = p->crop.height;
+        ret = vv_frame_read(p, b, m) ? 0 : AVERROR(EINVAL);
+    }
+    av_frame_free(&m);          /* unmaps */
+    return ret;
 }
 
 /* Encode one raw frame; lock held, dropped while working. */
@@ -294,6 +469,7 @@ static void encode_input(VvStream *s, VvJob *job)
             return;
         }
         s->bitrate_changed = false;
+        vv_report_backend(s, s->enc->backend);
     }
     if (s->bitrate_changed) {
         /* libx264 reconfigures itself when these change */
@@ -306,22 +482,38 @@ static void encode_input(VvStream *s, VvJob *job)
     f = s->enc->frame;
 
     g_mutex_unlock(&s->lock);
-    ret = av_frame_make_writable(f);
-    if (ret == AVERROR(EINVAL)) {
-        ret = av_frame_get_buffer(f, 0);     /* first frame */
-    }
-    if (ret == 0 && !vv_frame_read(&p, job->backing, f)) {
-        ret = AVERROR(EINVAL);
+    if (s->enc->frames) {
+        f = av_frame_alloc();
+        ret = f ? fill_surface(s->enc, &p, job->backing, f) : AVERROR(ENOMEM);
+    } else {
+        ret = av_frame_make_writable(f);
+        if (ret == AVERROR(EINVAL)) {
+            ret = av_frame_get_buffer(f, 0);     /* first frame */
+        }
+        if (ret == 0 && !vv_frame_read(&p, job->backing, f)) {
+            ret = AVERROR(EINVAL);
+        }
     }
     if (ret == 0) {
         f->pts = seq;
         f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
         ret = avcodec_send_frame(s->enc->ctx, f);
     }
+    if (s->enc->frames) {
+        av_frame_free(&f);
+    }
     g_mutex_lock(&s->lock);
     /* the frame is consumed (copied out), whether it encoded or not */
     vv_buffer_done(s, job, job->timestamp,
                    ret < 0 ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0, 0);
+    if (ret < 0 && strcmp(s->enc->backend, "libavcodec") &&
+        ret != AVERROR(EINVAL)) {
+        g_autofree char *why = g_strdup_printf("the hardware encoder "
+                                               "failed: %s", av_err2str(ret));
+
+        vv_fail_stream(s, why);
+        return;
+    }
     if (ret < 0) {
         vv_guest_error(s->e, "virtio-video: stream %u: frame not encoded: "
                        "%s", s->id, av_err2str(ret));
@@ -399,6 +591,13 @@ bool vv_enc_step(VvStream *s)
             s->enc_active = false;
             if (ret == AVERROR_EOF && s->drain) {
                 s->eos_pending = true;
+            } else if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF &&
+                       s->enc && strcmp(s->enc->backend, "libavcodec")) {
+                g_autofree char *why =
+                    g_strdup_printf("the hardware encoder failed: %s",
+                                    av_err2str(ret));
+
+                vv_fail_stream(s, why);
             }
         }
         return true;

@@ -39,32 +39,51 @@ G_STATIC_ASSERT(VV_ENGINE_MAX_DIM == VV_LAYOUT_MAX_DIM);
 #define VV_MIN_BITSTREAM_SIZE   4096
 #define VV_MAX_BITSTREAM_SIZE   (64 * 1024 * 1024)
 
-const VvBackend *const vv_backends[] = {
-    &vv_backend_lavc,
-    NULL,
-};
+/*
+ * The hardware device for @cfg: the one named, or for auto the first that
+ * starts.
+ */
+static VvHwDevice *open_hw(const VvEngineConfig *cfg, bool *hw_only,
+                           char **errmsg)
+{
+    static const char *const order[] = { "vaapi", "cuda" };
+    VvHwDevice *hw;
+    size_t i;
+
+    *hw_only = strcmp(cfg->backend, "auto") != 0;
+    if (*hw_only) {
+        return vv_hw_open(cfg->backend, cfg, errmsg);
+    }
+    for (i = 0; i < G_N_ELEMENTS(order); i++) {
+        g_autofree char *why = NULL;
+
+        hw = vv_hw_open(order[i], cfg, &why);
+        if (hw) {
+            return hw;
+        }
+    }
+    return NULL;
+}
 
 VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
 {
-    const VvBackend *const *b;
+    VvEngineConfig c = *cfg;
     VvEngine *e;
     size_t need;
 
     *errmsg = NULL;
-    for (b = vv_backends; *b; b++) {
-        if (!strcmp((*b)->name, cfg->backend)) {
-            break;
-        }
+    if (!c.backend) {
+        c.backend = "auto";
     }
-    if (!*b) {
-        *errmsg = g_strdup_printf("unknown backend '%s' (available: %s)",
-                                  cfg->backend, vv_backend_lavc.name);
+    if (strcmp(c.backend, "auto") && strcmp(c.backend, "libavcodec") &&
+        strcmp(c.backend, "vaapi") && strcmp(c.backend, "cuda")) {
+        *errmsg = g_strdup_printf("unknown backend '%s' (available: auto, "
+                                  "libavcodec, vaapi, cuda)", c.backend);
         return NULL;
     }
 
     e = g_new0(VvEngine, 1);
-    e->cfg = *cfg;
-    e->cfg.backend = (*b)->name;
+    e->cfg = c;
     if (!e->cfg.max_bitstream_bytes) {
         e->cfg.max_bitstream_bytes = VV_DEFAULT_BITSTREAM_HELD;
     }
@@ -92,10 +111,27 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     if (cfg->ops) {
         e->ops = *cfg->ops;
     }
-    e->backend = *b;
+    e->backend = &vv_backend_lavc;
     if (!e->backend->probe(&e->cfg, &e->caps, errmsg)) {
         g_free(e);
         return NULL;
+    }
+    if (strcmp(c.backend, "libavcodec")) {
+        e->hw = open_hw(&e->cfg, &e->hw_only, errmsg);
+        if (!e->hw && e->hw_only) {
+            g_free(e);
+            return NULL;
+        }
+        g_free(*errmsg);
+        *errmsg = NULL;
+    }
+    if (e->hw && e->hw_only) {
+        vv_hw_restrict_caps(e->hw, &e->caps);
+        e->device_name = g_strdup(e->hw->name);
+    } else if (e->hw) {
+        e->device_name = g_strdup_printf("%s+libavcodec", e->hw->name);
+    } else {
+        e->device_name = g_strdup(e->backend->name);
     }
     vv_caps_clamp_frames(&e->caps, e->cfg.max_width, e->cfg.max_height);
 
@@ -117,6 +153,8 @@ void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
     g_hash_table_destroy(e->streams);
     g_free(e->latency);
     g_mutex_clear(&e->lock);
+    vv_hw_free(e->hw);
+    g_free(e->device_name);
     g_free(e);
 }
 
@@ -133,7 +171,12 @@ uint16_t vv_engine_virtio_id(const VvEngine *e)
 
 const char *vv_engine_device_name(const VvEngine *e)
 {
-    return e->backend->name;
+    return e->device_name;
+}
+
+const char *vv_engine_hw_description(const VvEngine *e)
+{
+    return e->hw ? e->hw->description : NULL;
 }
 
 uint32_t vv_engine_max_caps_length(const VvEngine *e)

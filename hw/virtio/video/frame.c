@@ -25,6 +25,7 @@
 #include <emmintrin.h>
 #endif
 #include <libavutil/frame.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -40,6 +41,7 @@ struct VvFrameWriter {
     uint8_t *tmp[4];            /* whole converted picture (libswscale) */
     int tmp_linesize[4];
     int tmp_w, tmp_h, tmp_fmt;
+    AVFrame *sw;                /* a hardware picture, mapped or copied */
 };
 
 /* Forward cursor over one memory plane of a backing. */
@@ -198,7 +200,10 @@ void vv_backing_write(const VvBacking *b, unsigned plane, size_t offset,
 
 VvFrameWriter *vv_frame_writer_new(void)
 {
-    return g_new0(VvFrameWriter, 1);
+    VvFrameWriter *w = g_new0(VvFrameWriter, 1);
+
+    w->sw = av_frame_alloc();
+    return w;
 }
 
 void vv_frame_writer_free(VvFrameWriter *w)
@@ -208,6 +213,7 @@ void vv_frame_writer_free(VvFrameWriter *w)
     }
     sws_freeContext(w->sws);
     av_freep(&w->tmp[0]);
+    av_frame_free(&w->sw);
     g_free(w->row);
     g_free(w);
 }
@@ -231,6 +237,16 @@ bool vv_frame_format_supported(int pix_fmt)
                                     AV_PIX_FMT_FLAG_BITSTREAM)) &&
            desc->comp[0].depth == 8 &&
            sws_isSupportedInput(pix_fmt);
+}
+
+bool vv_frame_supported(const AVFrame *f)
+{
+    if (f->hw_frames_ctx) {
+        const AVHWFramesContext *fc = (void *)f->hw_frames_ctx->data;
+
+        return vv_frame_format_supported(fc->sw_format);
+    }
+    return vv_frame_format_supported(f->format);
 }
 
 /* Where component plane @k of @p lives: memory plane and offset in it. */
@@ -357,41 +373,182 @@ static unsigned write_converted(VvFrameWriter *w, const AVFrame *f,
     return 2;       /* converted, then copied */
 }
 
-unsigned vv_frame_write(VvFrameWriter *w, const AVFrame *f,
-                        const VvParams *p, VvBacking *b)
+static void get_uv_row(uint8_t *u, uint8_t *v, const uint8_t *uv, size_t n);
+
+/* NV12's interleaved chroma into the U and V planes of I420 or YV12. */
+static void put_planar_chroma(VvFrameWriter *w, const VvParams *p,
+                              const VvBacking *b, const AVFrame *f,
+                              unsigned cw, unsigned ch)
+{
+    uint8_t *u = row_buffer(w, 2 * cw), *v = u + cw;
+    unsigned ku = p->format == VIRTIO_VIDEO_FORMAT_YVU420 ? 2 : 1;
+    unsigned mu, mv, y;
+    size_t ou, ov;
+    Cursor cu, cv;
+
+    plane_place(p, b, ku, &mu, &ou);
+    plane_place(p, b, 3 - ku, &mv, &ov);
+    cursor_init(&cu, b, mu);
+    cursor_init(&cv, b, mv);
+    for (y = 0; y < ch; y++) {
+        get_uv_row(u, v, f->data[1] + (ptrdiff_t)y * f->linesize[1], cw);
+        cursor_write(&cu, ou + (size_t)y * p->plane_formats[ku].stride, u, cw);
+        cursor_write(&cv, ov + (size_t)y * p->plane_formats[3 - ku].stride,
+                     v, cw);
+    }
+}
+
+/* A picture in host memory. */
+static int write_sw(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
+                    VvBacking *b)
 {
     unsigned vw = p->crop.width, vh = p->crop.height;
     unsigned cw = (vw + 1) / 2, ch = (vh + 1) / 2;
     bool yuv420 = f->format == AV_PIX_FMT_YUV420P ||
                   f->format == AV_PIX_FMT_YUVJ420P;
+    bool nv12 = f->format == AV_PIX_FMT_NV12;
+    unsigned n;
 
     if ((unsigned)f->width != vw || (unsigned)f->height != vh) {
-        return 0;
+        return -EINVAL;
     }
-    if (!yuv420 || (p->format != VIRTIO_VIDEO_FORMAT_NV12 &&
-                    p->format != VIRTIO_VIDEO_FORMAT_YUV420 &&
-                    p->format != VIRTIO_VIDEO_FORMAT_YVU420)) {
-        return write_converted(w, f, p, b);
+    if ((!yuv420 && !nv12) || (p->format != VIRTIO_VIDEO_FORMAT_NV12 &&
+                               p->format != VIRTIO_VIDEO_FORMAT_YUV420 &&
+                               p->format != VIRTIO_VIDEO_FORMAT_YVU420)) {
+        n = write_converted(w, f, p, b);
+        return n ? (int)n : -EINVAL;
     }
 
     put_plane(p, b, 0, f->data[0], f->linesize[0], vw, vh);
-    switch (p->format) {
-    case VIRTIO_VIDEO_FORMAT_NV12:
+    if (nv12 && p->format == VIRTIO_VIDEO_FORMAT_NV12) {
+        put_plane(p, b, 1, f->data[1], f->linesize[1], 2 * cw, ch);
+    } else if (nv12) {
+        put_planar_chroma(w, p, b, f, cw, ch);
+    } else if (p->format == VIRTIO_VIDEO_FORMAT_NV12) {
         put_nv12_chroma(w, p, b, f, cw, ch);
-        break;
-    case VIRTIO_VIDEO_FORMAT_YUV420:
+    } else if (p->format == VIRTIO_VIDEO_FORMAT_YUV420) {
         put_plane(p, b, 1, f->data[1], f->linesize[1], cw, ch);
         put_plane(p, b, 2, f->data[2], f->linesize[2], cw, ch);
-        break;
-    default:    /* YVU420 */
+    } else {    /* YVU420 */
         put_plane(p, b, 1, f->data[2], f->linesize[2], cw, ch);
         put_plane(p, b, 2, f->data[1], f->linesize[1], cw, ch);
-        break;
     }
 #ifdef VV_HAVE_SSE2
     _mm_sfence();       /* the non-temporal stores land before completion */
 #endif
     return 1;
+}
+
+static void no_free(void *opaque, uint8_t *data)
+{
+}
+
+/*
+ * Where component plane @k of @p is one run of host memory in @b, @rows
+ * rows long: that memory, else NULL.
+ */
+static uint8_t *plane_span(const VvParams *p, const VvBacking *b, unsigned k,
+                           unsigned rows)
+{
+    unsigned mp;
+    size_t off;
+    Cursor c;
+
+    plane_place(p, b, k, &mp, &off);
+    cursor_init(&c, b, mp);
+    return cursor_span(&c, off, (size_t)p->plane_formats[k].stride * rows);
+}
+
+/*
+ * CUDA: let the GPU copy an NV12 picture straight into the guest's NV12
+ * buffer, where each plane is one run of host memory.  False if it is not
+ * (the caller copies through host memory); -EIO in *err if CUDA failed.
+ */
+static bool write_cuda_direct(const AVFrame *f, const VvParams *p,
+                              VvBacking *b, int *err)
+{
+    const AVHWFramesContext *fc = (void *)f->hw_frames_ctx->data;
+    AVFrame *dst;
+    uint8_t *y, *uv;
+    int ret;
+
+    *err = 0;
+    if (fc->sw_format != AV_PIX_FMT_NV12 ||
+        p->format != VIRTIO_VIDEO_FORMAT_NV12 || (f->height & 1) ||
+        (unsigned)f->width != p->crop.width ||
+        (unsigned)f->height != p->crop.height || p->crop.left ||
+        p->crop.top) {
+        return false;
+    }
+    y = plane_span(p, b, 0, f->height);
+    uv = plane_span(p, b, 1, f->height / 2);
+    if (!y || !uv) {
+        return false;
+    }
+    dst = av_frame_alloc();
+    if (!dst) {
+        return false;
+    }
+    dst->format = AV_PIX_FMT_NV12;
+    dst->width = f->width;
+    dst->height = f->height;
+    dst->data[0] = y;
+    dst->linesize[0] = p->plane_formats[0].stride;
+    dst->data[1] = uv;
+    dst->linesize[1] = p->plane_formats[1].stride;
+    /* guest memory: libavutil must see a buffer, and never free it */
+    dst->buf[0] = av_buffer_create(y, 1, no_free, NULL, 0);
+    ret = dst->buf[0] ? av_hwframe_transfer_data(dst, f, 0) : AVERROR(ENOMEM);
+    av_frame_free(&dst);
+    if (ret < 0) {
+        *err = -EIO;
+    }
+    return true;
+}
+
+/*
+ * A picture in device memory: mapped into host memory (VA-API: the
+ * driver's image of the surface) and written from there, or copied out
+ * first where it cannot be mapped.  -EIO if the device failed.
+ */
+static int write_hw(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
+                    VvBacking *b)
+{
+    const AVHWFramesContext *fc = (void *)f->hw_frames_ctx->data;
+    int extra = 0, ret, n;
+
+    if (fc->device_ctx->type == AV_HWDEVICE_TYPE_CUDA) {
+        if (write_cuda_direct(f, p, b, &ret)) {
+            return ret < 0 ? ret : 0;   /* no CPU copy at all */
+        }
+        /* the GPU copies into host memory, the CPU into the guest's */
+        ret = av_hwframe_transfer_data(w->sw, f, 0);
+    } else {
+        ret = av_hwframe_map(w->sw, f, AV_HWFRAME_MAP_READ);
+        if (ret < 0) {
+            av_frame_unref(w->sw);
+            ret = av_hwframe_transfer_data(w->sw, f, 0);
+            extra = 1;
+        }
+    }
+    if (ret < 0) {
+        av_frame_unref(w->sw);
+        return -EIO;
+    }
+    w->sw->width = f->width;
+    w->sw->height = f->height;
+    n = write_sw(w, w->sw, p, b);
+    av_frame_unref(w->sw);
+    return n < 0 ? n : n + extra;
+}
+
+int vv_frame_write(VvFrameWriter *w, const AVFrame *f, const VvParams *p,
+                   VvBacking *b)
+{
+    if (f->hw_frames_ctx) {
+        return write_hw(w, f, p, b);
+    }
+    return write_sw(w, f, p, b);
 }
 
 /*
@@ -473,6 +630,41 @@ static void get_nv12_chroma(const VvParams *p, const VvBacking *b,
     }
 }
 
+/* Chroma of the raw frame into an NV12 picture (a device surface). */
+static bool read_nv12_dest(const VvParams *p, const VvBacking *b,
+                           unsigned x, unsigned y, AVFrame *f, unsigned cw,
+                           unsigned ch)
+{
+    g_autofree uint8_t *u = NULL;
+    unsigned r;
+
+    switch (p->format) {
+    case VIRTIO_VIDEO_FORMAT_NV12:
+        get_plane(p, b, 1, x, y / 2, f->data[1], f->linesize[1], 2 * cw, ch);
+        return true;
+    case VIRTIO_VIDEO_FORMAT_YUV420:
+    case VIRTIO_VIDEO_FORMAT_YVU420: {
+        unsigned ku = p->format == VIRTIO_VIDEO_FORMAT_YUV420 ? 1 : 2;
+
+        /* both planes out of guest memory, then interleaved */
+        u = g_malloc((size_t)2 * cw * ch);
+        get_plane(p, b, ku, x / 2, y / 2, u, cw, cw, ch);
+        get_plane(p, b, 3 - ku, x / 2, y / 2, u + (size_t)cw * ch, cw, cw,
+                  ch);
+        for (r = 0; r < ch; r++) {
+            put_uv_row(f->data[1] + (ptrdiff_t)r * f->linesize[1],
+                       u + (size_t)r * cw, u + (size_t)(ch + r) * cw, cw);
+        }
+#ifdef VV_HAVE_SSE2
+        _mm_sfence();
+#endif
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
 {
     unsigned w = p->crop.width, h = p->crop.height;
@@ -480,11 +672,15 @@ bool vv_frame_read(const VvParams *p, const VvBacking *b, AVFrame *f)
     /* the crop offset is even (4:2:0): whole chroma samples */
     unsigned x = p->crop.left, y = p->crop.top;
 
-    if (f->format != AV_PIX_FMT_YUV420P || (unsigned)f->width != w ||
-        (unsigned)f->height != h || !f->buf[0] || (x | y) & 1) {
+    if ((f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_NV12) ||
+        (unsigned)f->width != w || (unsigned)f->height != h || !f->buf[0] ||
+        (x | y) & 1) {
         return false;
     }
     get_plane(p, b, 0, x, y, f->data[0], f->linesize[0], w, h);
+    if (f->format == AV_PIX_FMT_NV12) {
+        return read_nv12_dest(p, b, x, y, f, cw, ch);
+    }
     switch (p->format) {
     case VIRTIO_VIDEO_FORMAT_NV12: {
         g_autofree uint8_t *row = g_malloc(2 * cw);

@@ -123,14 +123,19 @@ static void copy_wait(VvStream *s)
 static void write_picture(VvStream *s, VvJob *job, AVFrame *frame,
                           const VvParams *p, uint64_t ts)
 {
-    bool ok;
+    int n;
 
     g_mutex_unlock(&s->lock);
-    job->copies = vv_frame_write(s->writer, frame, p, job->backing);
-    ok = job->copies > 0;
+    n = vv_frame_write(s->writer, frame, p, job->backing);
     g_mutex_lock(&s->lock);
-    vv_buffer_done(s, job, ts, ok ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
-                   ok ? vv_layout_size(p) : 0);
+    job->copies = MAX(n, 0);
+    vv_buffer_done(s, job, ts, n >= 0 ? 0 : VIRTIO_VIDEO_BUFFER_FLAG_ERR,
+                   n >= 0 ? vv_layout_size(p) : 0);
+    if (n == -EIO) {
+        /* the worker fails the stream (the copier cannot wait for itself) */
+        s->hw_lost = true;
+        g_cond_signal(&s->cond);
+    }
     /*
      * Giving the picture back to the codec's buffer pool can wait for the
      * pool's lock while a codec thread fills a new buffer (the pool grows
@@ -319,6 +324,18 @@ VvJob *vv_take_output(VvStream *s, bool for_picture)
     return NULL;
 }
 
+/* Say which backend serves the stream, when that changes; lock held. */
+void vv_report_backend(VvStream *s, const char *backend)
+{
+    if (s->backend == backend) {
+        return;
+    }
+    s->backend = backend;
+    if (s->e->ops.stream_backend) {
+        s->e->ops.stream_backend(s->e->cfg.opaque, s->id, backend);
+    }
+}
+
 /*
  * The stream's pictures are @w x @h from now on: update the OUTPUT params
  * and tell the guest.  False (the stream failed) if that is too large.
@@ -344,6 +361,7 @@ static bool announce_format(VvStream *s, uint32_t w, uint32_t h)
     s->out_epoch++;
     vv_dec_stream_info(s->dec, s->params[VV_QUEUE_INPUT].format,
                        &s->profile, &s->level);
+    vv_report_backend(s, vv_dec_backend(s->dec, s->e));
     vv_post_event(s->e, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED,
                   s->id);
     return true;
@@ -352,7 +370,7 @@ static bool announce_format(VvStream *s, uint32_t w, uint32_t h)
 /* A decoded picture arrived; lock held. */
 static void on_picture(VvStream *s, AVFrame *frame)
 {
-    if (!vv_frame_format_supported(frame->format)) {
+    if (!vv_frame_supported(frame)) {
         vv_fail_stream(s, "the stream decodes to a pixel format no raw format "
                     "can carry (more than 8 bits per component?)");
         av_frame_unref(frame);
@@ -445,6 +463,9 @@ static bool worker_step(VvStream *s, AVFrame *frame)
     uint64_t seq;
     uint32_t w, h;
 
+    if (s->hw_lost && !s->failed) {
+        vv_fail_stream(s, "the hardware device failed to give a picture");
+    }
     if (s->failed) {
         return vv_fail_next_input(s);
     }
@@ -508,6 +529,17 @@ static bool worker_step(VvStream *s, AVFrame *frame)
             s->dec_active = false;
             vv_fail_stream(s, "picture buffer refused: larger than "
                            "max-width x max-height");
+        } else if (ret == VV_DEC_HW_REFUSED) {
+            s->dec_active = false;
+            vv_fail_stream(s, "the hardware device cannot decode this "
+                           "stream (profile, size or bit depth)");
+        } else if (ret == VV_DEC_HW_FAILED) {
+            g_autofree char *why =
+                g_strdup_printf("the hardware device failed: %s",
+                                vv_dec_hw_error(s->dec));
+
+            s->dec_active = false;
+            vv_fail_stream(s, why);
         } else {
             s->dec_active = false;
             if (ret == AVERROR_EOF && s->drain) {

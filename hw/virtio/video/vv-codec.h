@@ -25,7 +25,4 @@ typedef struct VvBackend {
 
 extern const VvBackend vv_backend_lavc;
 
-/* NULL-terminated list of the backends built in. */
-extern const VvBackend *const vv_backends[];
-
 #endif

@@ -90,6 +90,13 @@ typedef struct VvEngineOps {
                             uint32_t resource_id, const uint8_t *uuid,
                             bool write, const char **why);
     void (*object_put)(void *opaque, VvObject *obj);
+    /*
+     * Stream @stream_id is served by @backend ("libavcodec", "vaapi",
+     * "cuda") from now on (for tracing).  Called from any thread; may be
+     * NULL.
+     */
+    void (*stream_backend)(void *opaque, uint32_t stream_id,
+                           const char *backend);
 } VvEngineOps;
 
 /*
@@ -102,7 +109,13 @@ typedef struct VvEngineOps {
 
 typedef struct VvEngineConfig {
     VvMode mode;
-    const char *backend;        /* backend name, e.g. "libavcodec" */
+    /*
+     * "libavcodec" (software), "vaapi", "cuda", or "auto" (NULL too): per
+     * coded format, the first hardware device that serves it, else
+     * software
+     */
+    const char *backend;
+    const char *render_node;    /* VA-API: DRM node; NULL: the first */
     uint32_t codec_threads;     /* 0: the codec library decides */
     uint32_t max_streams;
     bool av1;                   /* offer AV1 (project extension 0x1007) */
@@ -138,8 +151,14 @@ void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
 VvMode vv_engine_mode(const VvEngine *e);
 /* virtio device ID: 31 (decoder) or 30 (encoder) */
 uint16_t vv_engine_virtio_id(const VvEngine *e);
-/* Backend name, as reported in the config space's device_name. */
+/*
+ * Which backends serve the streams, as reported in the config space's
+ * device_name: "libavcodec", "vaapi", "cuda", or for auto "vaapi+libavcodec"
+ * (hardware where it serves the format, software the rest).
+ */
 const char *vv_engine_device_name(const VvEngine *e);
+/* The hardware device in use (driver, node), or NULL. */
+const char *vv_engine_hw_description(const VvEngine *e);
 /* Config space values; every response fits in these. */
 uint32_t vv_engine_max_caps_length(const VvEngine *e);
 uint32_t vv_engine_max_resp_length(const VvEngine *e);

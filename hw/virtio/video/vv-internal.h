@@ -14,11 +14,13 @@
 #ifndef HW_VIRTIO_VIDEO_VV_INTERNAL_H
 #define HW_VIRTIO_VIDEO_VV_INTERNAL_H
 
+#include <errno.h>
 #include <glib.h>
 
 #include "vv-engine.h"
 #include "vv-caps.h"
 #include "vv-codec.h"
+#include "vv-hw.h"
 #include "vv-protocol.h"
 
 typedef struct VvStream VvStream;
@@ -130,6 +132,8 @@ struct VvStream {
     bool draining;              /* a DRAIN is accepted and not finished */
     bool decoding;              /* input was queued: coded format fixed */
     bool failed;                /* EVENT_ERROR sent: the stream is dead */
+    bool hw_lost;               /* the device failed copying a picture */
+    const char *backend;        /* which serves it (last reported) */
     uint64_t out_epoch;         /* resolution changes so far */
     uint64_t seen_epoch;        /* ... that the guest read the params of */
     size_t seen_out_size;       /* frame size in those OUTPUT params */
@@ -183,6 +187,15 @@ struct VvEngine {
     VvEngineConfig cfg;
     VvEngineOps ops;
     const VvBackend *backend;
+    /*
+     * The hardware device, or NULL: software only.  With hw_only
+     * (backend=vaapi, cuda) it serves every stream and the capabilities
+     * are its own; otherwise (auto) the formats it serves, where it takes
+     * the stream, and software the rest.
+     */
+    VvHwDevice *hw;
+    bool hw_only;
+    char *device_name;          /* config space; which backends serve */
     VvCaps caps;
     uint32_t max_caps_length;
 
@@ -317,6 +330,18 @@ void vv_dec_reset(VvDecoder *d);
 bool vv_dec_stream_size(VvDecoder *d, uint32_t *w, uint32_t *h);
 /* Does the codec decode in frame threads of its own? */
 bool vv_dec_frame_threads(VvDecoder *d);
+/*
+ * vv_dec_receive() on a hardware device: the device failed (lost, sync,
+ * surfaces refused), or cannot decode this stream (profile, size, bit
+ * depth) and the backend has no software fallback.  AVERROR(EIO) and
+ * AVERROR(ENOTSUP).
+ */
+#define VV_DEC_HW_FAILED    (-EIO)
+#define VV_DEC_HW_REFUSED   (-ENOTSUP)
+/* Which backend decodes the stream now: "libavcodec", "vaapi", "cuda". */
+const char *vv_dec_backend(VvDecoder *d, const VvEngine *e);
+/* What the hardware device's failure was. */
+const char *vv_dec_hw_error(VvDecoder *d);
 /* Profile and level the bitstream declared, as VIRTIO_VIDEO_* values. */
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level);
@@ -346,6 +371,8 @@ bool vv_fail_next_input(VvStream *s);
  * output buffer is queued for it yet.
  */
 bool vv_deliver_eos(VvStream *s);
+/* The stream is served by @backend (a static string) now; lock held. */
+void vv_report_backend(VvStream *s, const char *backend);
 /* Guest timestamp of the input buffer with index @pts (0 if unknown). */
 uint64_t vv_cookie(VvStream *s, int64_t pts);
 /* Record the guest timestamp of the next input buffer; returns its index. */
@@ -371,12 +398,18 @@ VvFrameWriter *vv_frame_writer_new(void);
 void vv_frame_writer_free(VvFrameWriter *w);
 /* Can frames of this libav* pixel format be written as raw @format? */
 bool vv_frame_format_supported(int pix_fmt);
-/* Returns how many full-frame copies it took (0: failed). */
-unsigned vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
-                        const VvParams *p, VvBacking *b);
+/* The same for a picture, in host or device memory. */
+bool vv_frame_supported(const struct AVFrame *f);
+/*
+ * Returns how many full-frame copies the CPU made (0: the GPU wrote guest
+ * memory itself), -EINVAL if the picture does not fit the layout, -EIO if
+ * the hardware device failed to give it.
+ */
+int vv_frame_write(VvFrameWriter *w, const struct AVFrame *f,
+                   const VvParams *p, VvBacking *b);
 /*
  * Read the crop rectangle of a raw frame laid out as @p from @b into @f
- * (YUV420P of the crop's size, allocated).
+ * (YUV420P or NV12 of the crop's size, allocated or mapped).
  */
 bool vv_frame_read(const VvParams *p, const VvBacking *b, struct AVFrame *f);
 

@@ -23,7 +23,8 @@ struct VirtIOVideo {
 
     /* properties */
     char *mode;                 /* "decoder" (default) or "encoder" */
-    char *backend;              /* codec backend, default "libavcodec" */
+    char *backend;              /* codec backend, default "auto" */
+    char *render_node;          /* VA-API DRM node, default: the first */
     uint32_t codec_threads;
     uint32_t max_streams;
     uint32_t max_bitstream_mb;

@@ -31,6 +31,10 @@ if [ -n "$VIRTIO_VIDEO_MEDIA" ] && [ ! -d "$VIRTIO_VIDEO_MEDIA" ]; then
          "skip them explicitly)"
 fi
 
+# Our VA-API test driver (tests/vadriver, built by make unit): the qtests of
+# backend=vaapi load it through libva, with no GPU.
+export VV_VADRIVER_DIR=${VV_VADRIVER_DIR-$UNIT/tests/vadriver}
+
 # Feed TAP from a command; renumber its results into ours.
 # $1: label for a crash without a result line; rest: the command.
 run_tap() {
@@ -88,6 +92,31 @@ for g in "${groups[@]}"; do
             [ -f "$t" ] && [ -x "$t" ] || continue
             run_tap "$(basename "$t")" "$t" --tap
         done
+        # the VA test driver checks itself through libva
+        d=$UNIT/tests/vadriver
+        LIBVA_DRIVERS_PATH=$d LIBVA_DRIVER_NAME=vvtest \
+            LD_PRELOAD=$d/vvtest_drmshim.so \
+            ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+            run_tap vvtest-probe "$d/vvtest-probe" --selftest
+        # the engine's VP9 tests again on backend=vaapi, through that driver
+        va=(env LIBVA_DRIVERS_PATH=$d LIBVA_DRIVER_NAME=vvtest
+            LD_PRELOAD=$d/vvtest_drmshim.so
+            ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+            VV_TEST_BACKEND=vaapi VV_TEST_RENDER_NODE=/dev/null)
+        run_tap "test-vv-decode (vaapi)" "${va[@]}" \
+            "$UNIT/tests/unit/test-vv-decode" --tap \
+            -p /vv/decode/test-25fps.vp9.ivf \
+            -p /vv/decode/vp90-2-10-show-existing-frame.vp9.ivf \
+            -p /vv/decode/resolution_change_500frames-vp9.ivf \
+            -p /vv/decode/client/test-25fps.vp9.ivf \
+            -p /vv/decode/client/resolution_change_500frames-vp9.ivf \
+            -p /vv/decode/frame-cap-vp9
+        run_tap "test-vv-encode (vaapi)" "${va[@]}" \
+            "$UNIT/tests/unit/test-vv-encode" --tap \
+            -p /vv/encode/quality/VP9-NV12-320x240 \
+            -p /vv/encode/quality/VP9-YVU420-320x240 \
+            -p /vv/encode/cbr/VP9 -p /vv/encode/force-keyframe/VP9 \
+            -p /vv/encode/migrate/VP9
         ;;
     qtest|media)
         echo "# qtests through virtqueues ($QOS), media: ${VIRTIO_VIDEO_MEDIA:-none}"

@@ -121,7 +121,9 @@ FakeGuest *fg_new(VvMode mode, uint64_t ram_size)
     VvEngineConfig *cfg = &g->cfg;
     *cfg = (VvEngineConfig) {
         .mode = mode,
-        .backend = "libavcodec",
+        /* VV_TEST_BACKEND: run the engine's tests on another backend */
+        .backend = g_getenv("VV_TEST_BACKEND") ?: "libavcodec",
+        .render_node = g_getenv("VV_TEST_RENDER_NODE"),
         .codec_threads = fg_codec_threads ? fg_codec_threads : 1,
         .max_streams = 8,
         .av1 = true,

@@ -170,12 +170,6 @@ static void mark_dirty(VvEngine *e, VvBacking *b)
     vv_backing_unref(b);
 }
 
-static void free_gone_stream(VvEngine *e, VvStream *s)
-{
-    e->dying = g_list_remove(e->dying, s);
-    vv_stream_free(s);
-}
-
 /*
  * Deliver completions and events in the order they were posted, so that an
  * event never overtakes a buffer returned before it.  An event waiting for
@@ -214,7 +208,7 @@ void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
                 mark_dirty(e, c->written);
             }
             if (c->gone) {
-                free_gone_stream(e, c->gone);
+                e->free_stream(e, c->gone);
             } else {
                 complete(opaque, c->token, c->resp, c->len);
             }

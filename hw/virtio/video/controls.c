@@ -75,22 +75,6 @@ uint32_t vv_profile_from_lavc(uint32_t coded_format, int profile)
     return vv_default_profile(coded_format);
 }
 
-uint32_t vv_default_profile(uint32_t coded_format)
-{
-    switch (coded_format) {
-    case VIRTIO_VIDEO_FORMAT_H264:
-        return VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-    case VIRTIO_VIDEO_FORMAT_HEVC:
-        return VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-    case VIRTIO_VIDEO_FORMAT_VP8:
-        return VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
-    case VIRTIO_VIDEO_FORMAT_VP9:
-        return VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-    default:
-        return VIRTIO_VIDEO_PROFILE_UNDEFINED;   /* no profile values */
-    }
-}
-
 uint32_t vv_level_from_lavc(uint32_t coded_format, int level)
 {
     /* H.264 level_idc: 10, 11, 12, 13, 20, 21, 22, 30, ... 51 */
@@ -139,7 +123,7 @@ static unsigned codec_profiles(VvEngine *e, uint32_t format, uint32_t *out,
         /* what 8-bit 4:2:0 input can be encoded in by this encoder */
         for (i = VIRTIO_VIDEO_PROFILE_H264_MIN;
              i <= VIRTIO_VIDEO_PROFILE_VP9_MAX && n < max; i++) {
-            if (vv_enc_profile_supported(e, format, i)) {
+            if (e->mode_ops->profile_supported(e, format, i)) {
                 out[n++] = i;
             }
         }
@@ -239,15 +223,7 @@ size_t vv_get_control(VvEngine *e, VvStream *s, const VvRequest *req,
     }
 
     g_mutex_lock(&s->lock);
-    if (e->cfg.mode == VV_MODE_ENCODER) {
-        ok = vv_enc_get_control(s, req->u.get_control.control, &value);
-    } else if (req->u.get_control.control == VIRTIO_VIDEO_CONTROL_PROFILE) {
-        value = s->profile;
-        ok = value != VIRTIO_VIDEO_PROFILE_UNDEFINED;
-    } else if (req->u.get_control.control == VIRTIO_VIDEO_CONTROL_LEVEL) {
-        value = s->level;
-        ok = value != VIRTIO_VIDEO_LEVEL_UNDEFINED;
-    }
+    ok = s->mode->get_control(s, req->u.get_control.control, &value);
     g_mutex_unlock(&s->lock);
     if (!ok) {
         vv_guest_error(e, "virtio-video: GET_CONTROL %u on stream %u: not "

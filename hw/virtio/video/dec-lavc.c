@@ -91,6 +91,7 @@ struct VvDecoder {
     int hw_pix_fmt;
     bool hw_only;
     bool hw_active;                 /* the last get_format chose it */
+    bool chosen;                    /* get_format ran */
     gint hw_refused;                /* atomic */
     int hw_failed;                  /* the error, or 0 */
     char hw_msg[AV_ERROR_MAX_STRING_SIZE];
@@ -144,6 +145,7 @@ static enum AVPixelFormat pick_format(AVCodecContext *ctx,
     VvDecoder *d = ctx->opaque;
     const enum AVPixelFormat *p;
 
+    d->chosen = true;
     for (p = fmts; *p != AV_PIX_FMT_NONE; p++) {
         if (*p == d->hw_pix_fmt) {
             d->hw_active = true;
@@ -949,7 +951,14 @@ bool vv_dec_frame_threads(VvDecoder *d)
 
 const char *vv_dec_backend(VvDecoder *d, const VvEngine *e)
 {
-    return d->hw_active ? e->hw->name : "libavcodec";
+    if (!d->hw_device) {
+        return "libavcodec";
+    }
+    if (d->hw_only) {
+        return e->hw->name;             /* nothing else may serve it */
+    }
+    /* auto: known once the codec chose, at its first picture */
+    return !d->chosen ? NULL : d->hw_active ? e->hw->name : "libavcodec";
 }
 
 const char *vv_dec_hw_error(VvDecoder *d)

@@ -15,6 +15,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <limits.h>
 #include <string.h>
 #include <glib.h>
 #include <libavcodec/avcodec.h>
@@ -55,6 +56,18 @@ typedef struct EncSettings {
     const VvHwDevice *hw;           /* encode on it, or NULL */
     bool fallback;                  /* software if it cannot */
 } EncSettings;
+
+/* The encoder mode's state of a stream (VvStream.m). */
+typedef struct VvEncStream {
+    VvEncoder *enc;             /* opened with the first frame */
+    AVPacket *pkt;              /* encoded, waiting for an output buffer */
+    GQueue backlog;             /* AVPacket: more of them (migration) */
+} VvEncStream;
+
+static VvEncStream *E(VvStream *s)
+{
+    return s->m;
+}
 
 /* libavcodec's H.264 profile for hardware encoders (AVCodecContext). */
 static int hw_h264_profile(uint32_t profile)
@@ -308,7 +321,8 @@ static VvEncoder *enc_open(const EncSettings *st, char **err)
     return enc;
 }
 
-bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile)
+static bool enc_profile_supported(VvEngine *e, uint32_t format,
+                                  uint32_t profile)
 {
     const VvHwFormat *hf = vv_hw_format(e->hw, format);
     unsigned i;
@@ -338,8 +352,9 @@ bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile)
     }
 }
 
-void vv_enc_stream_init(VvStream *s, uint32_t coded_format)
+static void enc_init(VvStream *s, uint32_t coded_format)
 {
+    VvEncStream *es = g_new0(VvEncStream, 1);
     VvParams *in = &s->params[VV_QUEUE_INPUT];
     VvParams *out = &s->params[VV_QUEUE_OUTPUT];
     uint32_t in_mem = s->mem_type[VV_QUEUE_INPUT];
@@ -372,35 +387,41 @@ void vv_enc_stream_init(VvStream *s, uint32_t coded_format)
     s->profile = vv_default_profile(coded_format);
     s->level = coded_format == VIRTIO_VIDEO_FORMAT_H264 ?
                VIRTIO_VIDEO_LEVEL_H264_4_0 : VIRTIO_VIDEO_LEVEL_UNDEFINED;
-    s->pkt = av_packet_alloc();
+    es->pkt = av_packet_alloc();
+    g_queue_init(&es->backlog);
+    s->m = es;
 }
 
-static void drop_backlog(VvStream *s)
+static void drop_backlog(VvEncStream *es)
 {
     AVPacket *pkt;
 
-    while ((pkt = g_queue_pop_head(&s->pkt_backlog))) {
+    while ((pkt = g_queue_pop_head(&es->backlog))) {
         av_packet_free(&pkt);
     }
 }
 
-void vv_enc_stream_free(VvStream *s)
+static void enc_mode_free(VvStream *s)
 {
-    drop_backlog(s);
-    enc_free(s->enc);
-    s->enc = NULL;
-    av_packet_free(&s->pkt);
+    VvEncStream *es = E(s);
+
+    drop_backlog(es);
+    enc_free(es->enc);
+    av_packet_free(&es->pkt);
+    g_free(es);
+    s->m = NULL;
 }
 
-void vv_enc_reset(VvStream *s)
+/* Drop the session and what it gave; lock held. */
+static void enc_reset(VvStream *s)
 {
-    if (s->pkt) {
-        av_packet_unref(s->pkt);
-    }
-    drop_backlog(s);
-    enc_free(s->enc);
-    s->enc = NULL;
-    s->enc_active = false;
+    VvEncStream *es = E(s);
+
+    av_packet_unref(es->pkt);
+    drop_backlog(es);
+    enc_free(es->enc);
+    es->enc = NULL;
+    s->active = false;
 }
 
 static void settings(VvStream *s, EncSettings *st)
@@ -447,44 +468,45 @@ static int fill_surface(VvEncoder *enc, const VvParams *p,
 }
 
 /* Encode one raw frame; lock held, dropped while working. */
-static void encode_input(VvStream *s, VvJob *job)
+static void enc_feed(VvStream *s, VvJob *job)
 {
+    VvEncStream *es = E(s);
     VvParams p = s->params[VV_QUEUE_INPUT];
     bool key = s->force_keyframe && job->index >= s->force_index;
     uint64_t seq;
     AVFrame *f;
     int ret;
 
-    if (!s->enc) {
+    if (!es->enc) {
         g_autofree char *err = NULL;
         EncSettings st;
 
         settings(s, &st);
         g_mutex_unlock(&s->lock);
-        s->enc = enc_open(&st, &err);
+        es->enc = enc_open(&st, &err);
         g_mutex_lock(&s->lock);
-        if (!s->enc) {
+        if (!es->enc) {
             vv_fail_stream(s, err);
             vv_cancel_job(s, job);
             return;
         }
         s->bitrate_changed = false;
-        vv_report_backend(s, s->enc->backend);
+        vv_report_backend(s, es->enc->backend);
     }
     if (s->bitrate_changed) {
         /* libx264 reconfigures itself when these change */
         s->bitrate_changed = false;
-        set_rate_control(s->enc->ctx, s->bitrate, s->bitrate_peak,
+        set_rate_control(es->enc->ctx, s->bitrate, s->bitrate_peak,
                          s->bitrate_mode);
     }
     s->force_keyframe &= !key;
     seq = vv_next_seq(s, job->timestamp);
-    f = s->enc->frame;
+    f = es->enc->frame;
 
     g_mutex_unlock(&s->lock);
-    if (s->enc->frames) {
+    if (es->enc->frames) {
         f = av_frame_alloc();
-        ret = f ? fill_surface(s->enc, &p, job->backing, f) : AVERROR(ENOMEM);
+        ret = f ? fill_surface(es->enc, &p, job->backing, f) : AVERROR(ENOMEM);
     } else {
         ret = av_frame_make_writable(f);
         if (ret == AVERROR(EINVAL)) {
@@ -497,16 +519,16 @@ static void encode_input(VvStream *s, VvJob *job)
     if (ret == 0) {
         f->pts = seq;
         f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-        ret = avcodec_send_frame(s->enc->ctx, f);
+        ret = avcodec_send_frame(es->enc->ctx, f);
     }
-    if (s->enc->frames) {
+    if (es->enc->frames) {
         av_frame_free(&f);
     }
     g_mutex_lock(&s->lock);
     /* the frame is consumed (copied out), whether it encoded or not */
     vv_buffer_done(s, job, job->timestamp,
                    ret < 0 ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0, 0);
-    if (ret < 0 && strcmp(s->enc->backend, "libavcodec") &&
+    if (ret < 0 && strcmp(es->enc->backend, "libavcodec") &&
         ret != AVERROR(EINVAL)) {
         g_autofree char *why = g_strdup_printf("the hardware encoder "
                                                "failed: %s", av_err2str(ret));
@@ -518,19 +540,27 @@ static void encode_input(VvStream *s, VvJob *job)
         vv_guest_error(s->e, "virtio-video: stream %u: frame not encoded: "
                        "%s", s->id, av_err2str(ret));
     }
-    s->enc_active = true;
+    s->active = true;
 }
 
-int vv_enc_receive(VvStream *s, AVPacket *pkt)
+static bool enc_has_output(VvStream *s)
 {
-    return s->enc ? avcodec_receive_packet(s->enc->ctx, pkt) : AVERROR_EOF;
+    VvEncStream *es = E(s);
+
+    if (!es->pkt->data && !g_queue_is_empty(&es->backlog)) {
+        AVPacket *next = g_queue_pop_head(&es->backlog);
+
+        av_packet_move_ref(es->pkt, next);
+        av_packet_free(&next);
+    }
+    return es->pkt->data != NULL;
 }
 
 /* Write the pending packet into a bitstream buffer; lock held. */
-static bool write_packet(VvStream *s)
+static bool enc_put_output(VvStream *s)
 {
     VvJob *job = vv_take_output(s, false);
-    AVPacket *pkt = s->pkt;
+    AVPacket *pkt = E(s)->pkt;
     uint32_t flags;
 
     if (!job) {
@@ -557,70 +587,157 @@ static bool write_packet(VvStream *s)
     return true;
 }
 
-bool vv_enc_step(VvStream *s)
+/* The encoder's next packet into @pkt: 0, AVERROR(EAGAIN), AVERROR_EOF. */
+static int enc_receive_into(VvEncStream *es, AVPacket *pkt)
 {
-    VvJob *job;
+    return es->enc ? avcodec_receive_packet(es->enc->ctx, pkt) : AVERROR_EOF;
+}
 
-    if (s->failed) {
-        return vv_fail_next_input(s);
+static VvRecv enc_receive(VvStream *s)
+{
+    VvEncStream *es = E(s);
+    int ret;
+
+    g_mutex_unlock(&s->lock);
+    ret = enc_receive_into(es, es->pkt);
+    g_mutex_lock(&s->lock);
+    if (ret == 0) {
+        s->t_ready = g_get_monotonic_time();
+        return VV_RECV_OK;
     }
-
-    if (!s->pkt->data && !g_queue_is_empty(&s->pkt_backlog)) {
-        AVPacket *next = g_queue_pop_head(&s->pkt_backlog);
-
-        av_packet_move_ref(s->pkt, next);
-        av_packet_free(&next);
+    if (ret == AVERROR_EOF) {
+        return VV_RECV_EOF;
     }
-    if (s->pkt->data) {
-        return write_packet(s);
+    if (ret != AVERROR(EAGAIN) && es->enc &&
+        strcmp(es->enc->backend, "libavcodec")) {
+        g_autofree char *why = g_strdup_printf("the hardware encoder "
+                                               "failed: %s", av_err2str(ret));
+
+        vv_fail_stream(s, why);
+        return VV_RECV_FAILED;
     }
+    return VV_RECV_AGAIN;
+}
 
-    if (s->eos_pending) {
-        return vv_deliver_eos(s);
+static bool enc_started(VvStream *s)
+{
+    return E(s)->enc != NULL;
+}
+
+static void enc_drain(VvStream *s)
+{
+    g_mutex_unlock(&s->lock);
+    avcodec_send_frame(E(s)->enc->ctx, NULL);
+    g_mutex_lock(&s->lock);
+}
+
+static void enc_clear(VvStream *s, unsigned queue)
+{
+    /*
+     * raw frames are simply handed back; a cleared bitstream queue
+     * restarts the encoder, with a keyframe
+     */
+    if (queue == VV_QUEUE_OUTPUT) {
+        enc_reset(s);
     }
+}
 
-    if (s->enc_active) {
-        int ret;
+static bool enc_busy(VvStream *s)
+{
+    return false;
+}
 
-        g_mutex_unlock(&s->lock);
-        ret = vv_enc_receive(s, s->pkt);
-        g_mutex_lock(&s->lock);
+/* packets go out on the worker itself: nothing in flight elsewhere */
+static void enc_nothing(VvStream *s)
+{
+}
+
+/*
+ * An encoder's packets must not stay inside a codec that will not exist on
+ * the destination: take what it has into the stream's own queue (where the
+ * source, should migration fail, finds them too).
+ */
+static void enc_prepare_save(VvStream *s)
+{
+    VvEncStream *es = E(s);
+
+    while (s->active) {
+        AVPacket *pkt = es->pkt->data ? av_packet_alloc() : es->pkt;
+        int ret = enc_receive_into(es, pkt);
+
         if (ret == 0) {
-            s->t_ready = g_get_monotonic_time();
-        } else {
-            s->enc_active = false;
-            if (ret == AVERROR_EOF && s->drain) {
-                s->eos_pending = true;
-            } else if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF &&
-                       s->enc && strcmp(s->enc->backend, "libavcodec")) {
-                g_autofree char *why =
-                    g_strdup_printf("the hardware encoder failed: %s",
-                                    av_err2str(ret));
-
-                vv_fail_stream(s, why);
+            if (pkt != es->pkt) {
+                g_queue_push_tail(&es->backlog, pkt);
             }
+            continue;
         }
-        return true;
+        if (pkt != es->pkt) {
+            av_packet_free(&pkt);
+        }
+        s->active = false;
+        if (ret == AVERROR_EOF && s->drain) {
+            s->eos_pending = true;
+        }
     }
+}
 
-    job = g_queue_pop_head(&s->inputs);
-    if (!job) {
+static void save_packet(GByteArray *out, const AVPacket *pkt)
+{
+    vv_put_blob(out, pkt->data, pkt->size);
+    vv_put_u64(out, pkt->pts);
+    vv_put_u32(out, pkt->flags);
+}
+
+static bool enc_save(VvStream *s, GByteArray *out, char **err)
+{
+    VvEncStream *es = E(s);
+    GList *l;
+
+    vv_put_u8(out, 0);          /* no decoder state */
+    vv_put_u32(out, !!es->pkt->data + g_queue_get_length(&es->backlog));
+    if (es->pkt->data) {
+        save_packet(out, es->pkt);
+    }
+    for (l = es->backlog.head; l; l = l->next) {
+        save_packet(out, l->data);
+    }
+    return true;
+}
+
+static bool enc_load(VvStream *s, VvReader *r, const char **why)
+{
+    VvEncStream *es = E(s);
+    uint32_t n, i;
+
+    if (vv_get_u8(r)) {
+        *why = "decoder state for an encoder";
         return false;
     }
-    if (job->type == VV_JOB_DRAIN) {
-        s->drain = job;
-        if (!s->enc) {
-            s->eos_pending = true;      /* nothing was ever encoded */
-            return true;
+    n = vv_get_u32(r);
+    for (i = 0; i < n && !r->bad; i++) {
+        size_t size;
+        const uint8_t *data = vv_get_blob(r, &size);
+        AVPacket *pkt = i ? av_packet_alloc() : es->pkt;
+
+        if (!pkt || !data || size > INT_MAX ||
+            av_new_packet(pkt, size) < 0) {
+            if (i) {
+                av_packet_free(&pkt);
+            }
+            *why = "bad packet";
+            return false;
         }
-        g_mutex_unlock(&s->lock);
-        avcodec_send_frame(s->enc->ctx, NULL);
-        g_mutex_lock(&s->lock);
-        s->enc_active = true;
-        return true;
+        memcpy(pkt->data, data, size);
+        pkt->pts = vv_get_u64(r);
+        pkt->flags = vv_get_u32(r);
+        if (i) {
+            g_queue_push_tail(&es->backlog, pkt);
+        }
     }
-    encode_input(s, job);
-    return true;
+    /* a new encoder starts with the next frame: make it a keyframe */
+    s->force_keyframe = true;
+    s->force_index = 0;
+    return !r->bad;
 }
 
 /* ---- params and controls (main thread, lock held) ---- */
@@ -861,7 +978,7 @@ uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
     if ((control == VIRTIO_VIDEO_CONTROL_BITRATE_MODE &&
          value > VIRTIO_VIDEO_BITRATE_MODE_CBR) ||
         (control == VIRTIO_VIDEO_CONTROL_PROFILE &&
-         !vv_enc_profile_supported(e, format, value)) ||
+         !enc_profile_supported(e, format, value)) ||
         (control == VIRTIO_VIDEO_CONTROL_LEVEL &&
          h264_level_idc(value) < 0)) {
         *why = "value not supported";
@@ -881,7 +998,7 @@ uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
     return 0;
 }
 
-bool vv_enc_get_control(VvStream *s, uint32_t control, uint32_t *value)
+static bool enc_get_control(VvStream *s, uint32_t control, uint32_t *value)
 {
     switch (control) {
     case VIRTIO_VIDEO_CONTROL_BITRATE:
@@ -906,3 +1023,27 @@ bool vv_enc_get_control(VvStream *s, uint32_t control, uint32_t *value)
         return false;
     }
 }
+
+const VvModeOps vv_encoder_mode = {
+    .init = enc_init,
+    .free = enc_mode_free,
+    .has_output = enc_has_output,
+    .put_output = enc_put_output,
+    .receive = enc_receive,
+    .feed = enc_feed,
+    .started = enc_started,
+    .drain = enc_drain,
+    /* a flushed encoder takes no more frames: the next one reopens */
+    .after_eos = enc_reset,
+    .clear = enc_clear,
+    .destroy = enc_reset,
+    .busy = enc_busy,
+    .settle = enc_nothing,
+    .drop_output = enc_nothing,
+    .stop = enc_nothing,
+    .prepare_save = enc_prepare_save,
+    .save = enc_save,
+    .load = enc_load,
+    .get_control = enc_get_control,
+    .profile_supported = enc_profile_supported,
+};

@@ -40,6 +40,45 @@ G_STATIC_ASSERT(VV_ENGINE_MAX_DIM == VV_LAYOUT_MAX_DIM);
 #define VV_MAX_BITSTREAM_SIZE   (64 * 1024 * 1024)
 
 /*
+ * Open hardware backend @name ("vaapi" or "cuda") for @cfg and find what
+ * it can do in @cfg->mode.  NULL and *err (one line) if it cannot start or
+ * does nothing the protocol can carry.
+ */
+static VvHwDevice *hw_open_one(const char *name,
+                               const VvEngineConfig *cfg, char **err)
+{
+    VvHwDevice *hw = g_new0(VvHwDevice, 1);
+    bool ok;
+
+    hw->mode = cfg->mode;
+    if (!strcmp(name, "vaapi")) {
+        hw->name = "vaapi";
+        ok = vv_hw_vaapi_open(hw, cfg, err);
+    } else if (!strcmp(name, "cuda")) {
+        hw->name = "cuda";
+        ok = vv_hw_cuda_open(hw, cfg, err);
+    } else {
+        *err = g_strdup_printf("unknown hardware backend '%s'", name);
+        ok = false;
+    }
+    if (ok && !hw->num_formats) {
+        *err = g_strdup_printf("%s %s nothing the device can offer (8-bit "
+                               "4:2:0 H.264, HEVC, VP8, VP9%s)",
+                               hw->description,
+                               cfg->mode == VV_MODE_DECODER ? "decodes"
+                                                            : "encodes",
+                               cfg->mode == VV_MODE_DECODER ?
+                               ", MPEG-2, MPEG-4, AV1" : "");
+        ok = false;
+    }
+    if (!ok) {
+        vv_hw_free(hw);
+        return NULL;
+    }
+    return hw;
+}
+
+/*
  * The hardware device for @cfg: the one named, or for auto the first that
  * starts.
  */
@@ -52,17 +91,24 @@ static VvHwDevice *open_hw(const VvEngineConfig *cfg, bool *hw_only,
 
     *hw_only = strcmp(cfg->backend, "auto") != 0;
     if (*hw_only) {
-        return vv_hw_open(cfg->backend, cfg, errmsg);
+        return hw_open_one(cfg->backend, cfg, errmsg);
     }
     for (i = 0; i < G_N_ELEMENTS(order); i++) {
         g_autofree char *why = NULL;
 
-        hw = vv_hw_open(order[i], cfg, &why);
+        hw = hw_open_one(order[i], cfg, &why);
         if (hw) {
             return hw;
         }
     }
     return NULL;
+}
+
+/* A destroyed stream's worker has ended: from vv_engine_poll(). */
+static void free_gone_stream(VvEngine *e, VvStream *s)
+{
+    e->dying = g_list_remove(e->dying, s);
+    vv_stream_free(s);
 }
 
 VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
@@ -84,6 +130,9 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
 
     e = g_new0(VvEngine, 1);
     e->cfg = c;
+    e->mode_ops = c.mode == VV_MODE_ENCODER ? &vv_encoder_mode
+                                            : &vv_decoder_mode;
+    e->free_stream = free_gone_stream;
     if (!e->cfg.max_bitstream_bytes) {
         e->cfg.max_bitstream_bytes = VV_DEFAULT_BITSTREAM_HELD;
     }

@@ -198,6 +198,7 @@ bool vv_hw_cuda_open(VvHwDevice *hw, const VvEngineConfig *cfg, char **err)
     CudaFunctions *cu = NULL;
     int ret;
 
+    hw->type = AV_HWDEVICE_TYPE_CUDA;
     /* first without libavutil, which logs its failure */
     if (cuda_load_functions(&cu, NULL) < 0) {
         *err = g_strdup("no CUDA: the NVIDIA driver's libcuda.so.1 is not "

@@ -357,6 +357,7 @@ bool vv_hw_vaapi_open(VvHwDevice *hw, const VvEngineConfig *cfg, char **err)
     VaDevice *vd;
     int ret;
 
+    hw->type = AV_HWDEVICE_TYPE_VAAPI;
     if (cfg->render_node && *cfg->render_node) {
         path = g_strdup(cfg->render_node);
         vd = va_device_open(path, err);

@@ -53,42 +53,6 @@ void vv_hw_free(VvHwDevice *hw)
     g_free(hw);
 }
 
-VvHwDevice *vv_hw_open(const char *name, const VvEngineConfig *cfg,
-                       char **err)
-{
-    VvHwDevice *hw = g_new0(VvHwDevice, 1);
-    bool ok;
-
-    hw->mode = cfg->mode;
-    if (!strcmp(name, "vaapi")) {
-        hw->name = "vaapi";
-        hw->type = AV_HWDEVICE_TYPE_VAAPI;
-        ok = vv_hw_vaapi_open(hw, cfg, err);
-    } else if (!strcmp(name, "cuda")) {
-        hw->name = "cuda";
-        hw->type = AV_HWDEVICE_TYPE_CUDA;
-        ok = vv_hw_cuda_open(hw, cfg, err);
-    } else {
-        *err = g_strdup_printf("unknown hardware backend '%s'", name);
-        ok = false;
-    }
-    if (ok && !hw->num_formats) {
-        *err = g_strdup_printf("%s %s nothing the device can offer (8-bit "
-                               "4:2:0 H.264, HEVC, VP8, VP9%s)",
-                               hw->description,
-                               cfg->mode == VV_MODE_DECODER ? "decodes"
-                                                            : "encodes",
-                               cfg->mode == VV_MODE_DECODER ?
-                               ", MPEG-2, MPEG-4, AV1" : "");
-        ok = false;
-    }
-    if (!ok) {
-        vv_hw_free(hw);
-        return NULL;
-    }
-    return hw;
-}
-
 const VvHwFormat *vv_hw_format(const VvHwDevice *hw, uint32_t format)
 {
     unsigned i;

@@ -19,11 +19,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <limits.h>
 #include <string.h>
 #include <glib.h>
-#include <libavcodec/avcodec.h>
-#include <libavutil/frame.h>
 
 #include "vv-internal.h"
 
@@ -260,50 +257,12 @@ static void save_resources(SaveCtx *sc, GHashTable *res)
     }
 }
 
-/*
- * An encoder's packets must not stay inside a codec that will not exist on
- * the destination: take what it has into the stream's own queue (where the
- * source, should migration fail, finds them too).
- */
-static void take_encoder_packets(VvStream *s)
-{
-    while (s->enc_active) {
-        AVPacket *pkt = s->pkt->data ? av_packet_alloc() : s->pkt;
-        int ret = vv_enc_receive(s, pkt);
-
-        if (ret == 0) {
-            if (pkt != s->pkt) {
-                g_queue_push_tail(&s->pkt_backlog, pkt);
-            }
-            continue;
-        }
-        if (pkt != s->pkt) {
-            av_packet_free(&pkt);
-        }
-        s->enc_active = false;
-        if (ret == AVERROR_EOF && s->drain) {
-            s->eos_pending = true;
-        }
-    }
-}
-
-static void save_packet(GByteArray *out, const AVPacket *pkt)
-{
-    vv_put_blob(out, pkt->data, pkt->size);
-    vv_put_u64(out, pkt->pts);
-    vv_put_u32(out, pkt->flags);
-}
-
 static bool save_stream(SaveCtx *sc, VvStream *s, char **err)
 {
     GByteArray *out = sc->out;
-    bool encoder = sc->e->cfg.mode == VV_MODE_ENCODER;
     unsigned q, i;
-    GList *l;
 
-    if (encoder) {
-        take_encoder_packets(s);
-    }
+    s->mode->prepare_save(s);
 
     vv_put_u32(out, s->id);
     for (q = 0; q < VV_QUEUE_COUNT; q++) {
@@ -363,18 +322,8 @@ static bool save_stream(SaveCtx *sc, VvStream *s, char **err)
     }
 
     /* the codec */
-    vv_put_u8(out, s->dec && !s->failed);
-    if (s->dec && !s->failed &&
-        !vv_dec_save(s->dec, out, s->pending->buf[0] != NULL, err)) {
+    if (!s->mode->save(s, out, err)) {
         return false;
-    }
-    vv_put_u32(out, (s->pkt && s->pkt->data) +
-                    g_queue_get_length(&s->pkt_backlog));
-    if (s->pkt && s->pkt->data) {
-        save_packet(out, s->pkt);
-    }
-    for (l = s->pkt_backlog.head; l; l = l->next) {
-        save_packet(out, l->data);
     }
     return true;
 }
@@ -574,35 +523,6 @@ static bool load_jobs(LoadCtx *lc, VvStream *s, GQueue *q)
     return true;
 }
 
-static bool load_packets(LoadCtx *lc, VvStream *s)
-{
-    uint32_t n = vv_get_u32(lc->r), i;
-
-    if (n && !s->pkt) {
-        return load_fail(lc, "packets for a decoder");
-    }
-    for (i = 0; i < n && !lc->r->bad; i++) {
-        size_t size;
-        const uint8_t *data = vv_get_blob(lc->r, &size);
-        AVPacket *pkt = i ? av_packet_alloc() : s->pkt;
-
-        if (!pkt || !data || size > INT_MAX ||
-            av_new_packet(pkt, size) < 0) {
-            if (i) {
-                av_packet_free(&pkt);
-            }
-            return load_fail(lc, "bad packet");
-        }
-        memcpy(pkt->data, data, size);
-        pkt->pts = vv_get_u64(lc->r);
-        pkt->flags = vv_get_u32(lc->r);
-        if (i) {
-            g_queue_push_tail(&s->pkt_backlog, pkt);
-        }
-    }
-    return !lc->r->bad;
-}
-
 static bool load_stream(LoadCtx *lc)
 {
     VvEngine *e = lc->e;
@@ -612,6 +532,7 @@ static bool load_stream(LoadCtx *lc)
     unsigned coded_q = e->cfg.mode == VV_MODE_DECODER ? VV_QUEUE_INPUT
                                                       : VV_QUEUE_OUTPUT;
     g_autoptr(GPtrArray) backings = NULL;
+    const char *why;
     unsigned q;
     VvStream *s;
 
@@ -692,26 +613,8 @@ static bool load_stream(LoadCtx *lc)
         }
     }
 
-    if (vv_get_u8(r)) {
-        g_autofree char *err = NULL;
-
-        s->dec = vv_dec_open(e, s->params[VV_QUEUE_INPUT].format,
-                             e->cfg.codec_threads, e->cfg.max_width,
-                             e->cfg.max_height, &err);
-        if (!s->dec || !vv_dec_load(s->dec, r)) {
-            return load_fail(lc, "cannot replay the decoder's input");
-        }
-        s->dec_active = true;
-        /* a drained codec comes to its end again after the replay */
-        s->eos_pending = false;
-    }
-    if (!load_packets(lc, s)) {
-        return false;
-    }
-    if (e->cfg.mode == VV_MODE_ENCODER) {
-        /* a new encoder starts with the next frame: make it a keyframe */
-        s->force_keyframe = true;
-        s->force_index = 0;
+    if (!s->mode->load(s, r, &why)) {
+        return load_fail(lc, why);
     }
     return !r->bad || load_fail(lc, "truncated stream state");
 }

@@ -307,3 +307,20 @@ size_t vv_write_params(uint8_t *buf, const VvParams *p, bool ext)
     memset(q + 4, 0, 4);
     return sizeof(struct virtio_video_params_ext);
 }
+
+/* The profile a stream of @coded_format starts with (0: none). */
+uint32_t vv_default_profile(uint32_t coded_format)
+{
+    switch (coded_format) {
+    case VIRTIO_VIDEO_FORMAT_H264:
+        return VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+    case VIRTIO_VIDEO_FORMAT_HEVC:
+        return VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+    case VIRTIO_VIDEO_FORMAT_VP8:
+        return VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
+    case VIRTIO_VIDEO_FORMAT_VP9:
+        return VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+    default:
+        return VIRTIO_VIDEO_PROFILE_UNDEFINED;   /* no profile values */
+    }
+}

@@ -45,13 +45,6 @@ typedef struct VvHwDevice {
     void (*free_priv)(void *priv);
 } VvHwDevice;
 
-/*
- * Open hardware backend @name ("vaapi" or "cuda") for @cfg and find what
- * it can do in @cfg->mode.  NULL and *err (one line) if it cannot start or
- * does nothing the protocol can carry.
- */
-VvHwDevice *vv_hw_open(const char *name, const VvEngineConfig *cfg,
-                       char **err);
 void vv_hw_free(VvHwDevice *hw);
 /* The device's entry for coded @format, or NULL if it does not serve it. */
 const VvHwFormat *vv_hw_format(const VvHwDevice *hw, uint32_t format);

@@ -25,6 +25,9 @@
 
 typedef struct VvStream VvStream;
 typedef struct VvDecoder VvDecoder;
+typedef struct VvReader VvReader;
+/* libavutil's picture, to the files of the engine that use it */
+struct AVFrame;
 
 /*
  * Guest memory behind a resource, mapped for the device.  Refcounted:
@@ -148,31 +151,12 @@ struct VvStream {
     bool bitrate_changed;       /* apply to the running encoder */
 
     /* worker only (or the main thread while the worker is stopped) */
-    struct VvEncoder *enc;
-    struct AVPacket *pkt;       /* encoded, waiting for an output buffer */
-    GQueue pkt_backlog;         /* AVPacket: more of them (migration) */
-    bool enc_active;            /* the encoder may have packets to give */
-    VvDecoder *dec;
-    struct VvFrameWriter *writer;
-    bool dec_active;            /* the codec may have frames to give */
+    const struct VvModeOps *mode;   /* decoder or encoder */
+    void *m;                    /* the mode's own state (decode.c, ...) */
+    bool active;                /* the codec may have output to give */
     bool eos_pending;           /* drained: an EOS buffer is owed */
     VvJob *drain;               /* the DRAIN being carried out */
-    struct AVFrame *pending;    /* decoded, waiting for an output buffer */
-    /*
-     * Decoder: the picture being written into a guest buffer, by the
-     * stream's copier thread while the worker decodes the next one (or by
-     * the worker, see stream.c).  The worker hands one over at a time and
-     * waits for it (copy_wait()) before anything that must reach the guest
-     * after it.
-     */
-    GThread *copier;            /* started with the first picture */
-    GCond copy_cond;            /* the copier waits for work on it */
-    bool copy_quit;
-    VvJob *copy_job;            /* output buffer being written, or NULL */
-    struct AVFrame *copy_frame;
-    VvParams copy_params;       /* OUTPUT params it is written with */
-    uint64_t copy_ts;           /* its timestamp */
-    gint64 t_ready;             /* when the codec gave pending (or pkt) */
+    gint64 t_ready;             /* when the codec gave the held output */
     uint32_t cur_w, cur_h;      /* visible size of the current format */
     int cur_pix_fmt;
     bool have_format;
@@ -183,10 +167,83 @@ struct VvStream {
 
 #define VV_COOKIE_RING 4096
 
+/*
+ * Output buffers a decoder stream asks for (no reference frames are kept
+ * in guest buffers: pictures are copied out as they are decoded), and
+ * the most buffers of a queue.
+ */
+#define VV_DEC_MIN_OUTPUT_BUFFERS   2
+#define VV_MAX_BUFFERS              32
+
+/* VvModeOps.receive() */
+typedef enum VvRecv {
+    VV_RECV_OK,                 /* one output unit, held by the mode */
+    VV_RECV_AGAIN,              /* the codec needs input */
+    VV_RECV_EOF,                /* drained */
+    VV_RECV_FAILED,             /* the stream failed (event sent) */
+} VvRecv;
+
+/*
+ * What a stream does in one mode (decoder: decode.c, encoder:
+ * enc-lavc.c), as the stream's one worker loop (stream.c) drives it.  The
+ * mode owns the codec session and the output unit it holds (a picture, a
+ * packet) in its state, VvStream.m.  Calls come from the worker with the
+ * stream lock held, which they may drop around codec calls and copies,
+ * or from the main thread while the worker is stopped.
+ */
+typedef struct VvModeOps {
+    /* The mode's defaults and state for a new stream; lock not needed. */
+    void (*init)(VvStream *s, uint32_t coded_format);
+    void (*free)(VvStream *s);
+    /* Is an output unit held?  Then put it into an output buffer: false */
+    /* if that cannot be done yet (no buffer, the copier busy). */
+    bool (*has_output)(VvStream *s);
+    bool (*put_output)(VvStream *s);
+    /* Next output unit from the codec. */
+    VvRecv (*receive)(VvStream *s);
+    /* Take input @job: a bitstream buffer, or a raw frame (opening the */
+    /* session first); completes it or cancels it. */
+    void (*feed)(VvStream *s, VvJob *job);
+    bool (*started)(VvStream *s);       /* a session is open */
+    void (*drain)(VvStream *s);         /* flush the session */
+    void (*after_eos)(VvStream *s);     /* drained: ready for new input */
+    /* The codec's part of QUEUE_CLEAR(@queue), and of STREAM_DESTROY. */
+    void (*clear)(VvStream *s, unsigned queue);
+    void (*destroy)(VvStream *s);
+    /*
+     * Wait until what the mode handed to a thread of its own has reached
+     * the guest (busy() says whether there is such a thing), before
+     * anything that must come after it; drop the held output (the stream
+     * failed); end its threads (the worker stops; lock not held).
+     */
+    bool (*busy)(VvStream *s);
+    void (*settle)(VvStream *s);
+    void (*drop_output)(VvStream *s);
+    void (*stop)(VvStream *s);
+    /*
+     * Migration, worker stopped: the codec's state after the stream's
+     * (prepare_save() first, before the stream's fields are saved), and
+     * loading it into a new stream; false and *err / *why on failure.
+     */
+    void (*prepare_save)(VvStream *s);
+    bool (*save)(VvStream *s, GByteArray *out, char **err);
+    bool (*load)(VvStream *s, VvReader *r, const char **why);
+    /* Main thread, lock held: GET_CONTROL's value, false: unsupported. */
+    bool (*get_control)(VvStream *s, uint32_t control, uint32_t *value);
+    /* Main thread: can a stream of @format take @profile?  (encoder) */
+    bool (*profile_supported)(VvEngine *e, uint32_t format, uint32_t profile);
+} VvModeOps;
+
+extern const VvModeOps vv_decoder_mode;
+extern const VvModeOps vv_encoder_mode;
+
 struct VvEngine {
     VvEngineConfig cfg;
     VvEngineOps ops;
     const VvBackend *backend;
+    const VvModeOps *mode_ops;  /* decoder or encoder */
+    /* free a destroyed stream (engine.c), from vv_engine_poll() */
+    void (*free_stream)(VvEngine *e, VvStream *s);
     /*
      * The hardware device, or NULL: software only.  With hw_only
      * (backend=vaapi, cuda) it serves every stream and the capabilities
@@ -284,11 +341,11 @@ void vv_put_u32(GByteArray *b, uint32_t v);
 void vv_put_u64(GByteArray *b, uint64_t v);
 void vv_put_blob(GByteArray *b, const void *data, size_t len);
 
-typedef struct VvReader {
+struct VvReader {
     const uint8_t *p;
     size_t left;
     bool bad;                   /* read past the end: every get gives 0 */
-} VvReader;
+};
 
 uint8_t vv_get_u8(VvReader *r);
 uint32_t vv_get_u32(VvReader *r);
@@ -338,7 +395,10 @@ bool vv_dec_frame_threads(VvDecoder *d);
  */
 #define VV_DEC_HW_FAILED    (-EIO)
 #define VV_DEC_HW_REFUSED   (-ENOTSUP)
-/* Which backend decodes the stream now: "libavcodec", "vaapi", "cuda". */
+/*
+ * Which backend decodes the stream now: "libavcodec", "vaapi", "cuda"; NULL
+ * while that is not known (auto, before the codec chose).
+ */
 const char *vv_dec_backend(VvDecoder *d, const VvEngine *e);
 /* What the hardware device's failure was. */
 const char *vv_dec_hw_error(VvDecoder *d);
@@ -346,7 +406,7 @@ const char *vv_dec_hw_error(VvDecoder *d);
 void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
                         uint32_t *profile, uint32_t *level);
 
-/* stream.c helpers for the mode-specific workers; lock held */
+/* stream.c helpers for the modes; lock held */
 void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
                     uint32_t flags, uint32_t size);
 void vv_cancel_job(VvStream *s, VvJob *job);
@@ -371,26 +431,21 @@ bool vv_fail_next_input(VvStream *s);
  * output buffer is queued for it yet.
  */
 bool vv_deliver_eos(VvStream *s);
-/* The stream is served by @backend (a static string) now; lock held. */
+/*
+ * The stream is served by @backend (a static string; NULL: not known yet)
+ * now; lock held.
+ */
 void vv_report_backend(VvStream *s, const char *backend);
 /* Guest timestamp of the input buffer with index @pts (0 if unknown). */
 uint64_t vv_cookie(VvStream *s, int64_t pts);
 /* Record the guest timestamp of the next input buffer; returns its index. */
 uint64_t vv_next_seq(VvStream *s, uint64_t timestamp);
 
-/* enc-lavc.c: the encoder's side of a stream */
-void vv_enc_stream_init(VvStream *s, uint32_t coded_format);
-bool vv_enc_step(VvStream *s);          /* like the decoder's step */
-void vv_enc_reset(VvStream *s);         /* drop the session; lock held */
-/* The encoder's next packet: 0, AVERROR(EAGAIN) or AVERROR_EOF. */
-int vv_enc_receive(VvStream *s, struct AVPacket *pkt);
-void vv_enc_stream_free(VvStream *s);
+/* enc-lavc.c: the encoder's params and controls (main thread) */
 uint32_t vv_enc_set_params(VvEngine *e, VvStream *s, const VvParams *np,
                            const char **why);
 uint32_t vv_enc_set_control(VvEngine *e, VvStream *s, uint32_t control,
                             bool has_value, uint32_t value, const char **why);
-bool vv_enc_get_control(VvStream *s, uint32_t control, uint32_t *value);
-bool vv_enc_profile_supported(VvEngine *e, uint32_t format, uint32_t profile);
 
 /* frame.c: write a decoded picture into a guest buffer laid out as @p */
 typedef struct VvFrameWriter VvFrameWriter;
@@ -418,7 +473,6 @@ size_t vv_query_control(VvEngine *e, const VvRequest *req, uint8_t *resp,
                         size_t resp_size);
 size_t vv_get_control(VvEngine *e, VvStream *s, const VvRequest *req,
                       uint8_t *resp, size_t resp_size);
-uint32_t vv_default_profile(uint32_t coded_format);
 uint32_t vv_profile_from_lavc(uint32_t coded_format, int profile);
 uint32_t vv_level_from_lavc(uint32_t coded_format, int level);
 

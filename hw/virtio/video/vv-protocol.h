@@ -103,6 +103,8 @@ static inline bool vv_queue_type_valid(uint32_t queue_type)
 
 /* Response helpers: write little-endian wire bytes, return bytes written. */
 size_t vv_write_hdr(uint8_t *buf, uint32_t type, uint32_t stream_id);
+/* The profile a stream of @coded_format starts with (0: none). */
+uint32_t vv_default_profile(uint32_t coded_format);
 size_t vv_write_params(uint8_t *buf, const VvParams *p, bool ext);
 /* Read virtio_video_params(_ext) from @p. */
 void vv_parse_params(const uint8_t *p, bool ext, VvParams *out);

@@ -37,7 +37,7 @@ QEMU_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
                 tests/unit/test-virtio-dmabuf
 
 .PHONY: all deps qemu unit check check-media check-asan bench fuzz clean \
-	check-fresh
+	check-fresh check-hw
 
 all: qemu
 
@@ -61,10 +61,14 @@ unit: $(B)/unit/build.ninja
 check: qemu unit
 	@bash tests/run-check.sh
 
-check-media: qemu
-	@test -n "$(MEDIA)" || { echo "usage: make check-media MEDIA=<dir>" >&2; exit 2; }
+# BACKEND=auto|libavcodec|vaapi|cuda (tests/backend-env.sh): the device's
+# codec backend for check-media and bench; vaapi without a GPU runs with the
+# VA test driver, which make unit builds.
+BACKEND ?=
+check-media: qemu unit
+	@test -n "$(MEDIA)" || { echo "usage: make check-media MEDIA=<dir> [BACKEND=...]" >&2; exit 2; }
 	@test -d "$(MEDIA)" || { echo "check-media: $(MEDIA) is not a folder" >&2; exit 2; }
-	@VIRTIO_VIDEO_MEDIA="$(abspath $(MEDIA))" bash tests/run-check.sh media
+	@BACKEND=$(BACKEND) VIRTIO_VIDEO_MEDIA="$(abspath $(MEDIA))" bash tests/run-check.sh media
 
 # Sanitizers: UBSan stops at the first report; LeakSanitizer runs on the
 # engine's tests (libraries' process-lifetime allocations suppressed), not
@@ -84,8 +88,13 @@ check-asan: deps
 		unit qtest cli
 
 BENCH_RUNS ?= 7
-bench: qemu
-	@bash tests/run-bench.sh $(BENCH_RUNS)
+bench: qemu unit
+	@BACKEND=$(BACKEND) bash tests/run-bench.sh $(BENCH_RUNS)
+
+# On a host with a GPU: decode (and encode) the reference clips through the
+# device's hardware backends, every frame compared (tests/hw/check-hw.sh).
+check-hw: qemu unit
+	@bash tests/hw/check-hw.sh
 
 FUZZ_SECONDS ?= 60
 fuzz: unit

@@ -2,7 +2,7 @@
 # make bench: run the benchmark cases of qos-test (virtio-video-bench.c)
 # one by one and print their BENCH lines.
 #
-#   tests/run-bench.sh [runs]
+#   [BACKEND=...] tests/run-bench.sh [runs]   (tests/backend-env.sh)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -uo pipefail
@@ -13,6 +13,9 @@ QEMU=$B/qemu-build/qemu-system-x86_64
 QOS=$B/qemu-build/tests/qtest/qos-test
 export VIRTIO_VIDEO_BENCH=1 VIRTIO_VIDEO_BENCH_RUNS=${1:-7}
 export QTEST_QEMU_BINARY=$QEMU
+# BACKEND= (make bench BACKEND=vaapi): the bench nodes' codec backend
+. "$top/tests/backend-env.sh"
+vv_backend_env "$B/unit" || exit 2
 
 echo "# virtio-video benchmark on $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo "# libavcodec $(pkg-config --modversion libavcodec), $VIRTIO_VIDEO_BENCH_RUNS runs per case, median"

@@ -34,6 +34,9 @@ fi
 # Our VA-API test driver (tests/vadriver, built by make unit): the qtests of
 # backend=vaapi load it through libva, with no GPU.
 export VV_VADRIVER_DIR=${VV_VADRIVER_DIR-$UNIT/tests/vadriver}
+# BACKEND= (make check-media): the default nodes' codec backend
+. "$top/tests/backend-env.sh"
+vv_backend_env "$UNIT" || exit 2
 
 # Feed TAP from a command; renumber its results into ours.
 # $1: label for a crash without a result line; rest: the command.

@@ -526,7 +526,9 @@ static void *qvirtio_video_pci_get_driver(void *object, const char *interface)
         g_str_has_prefix(interface, "virtio-video-caps") ||
         !g_strcmp0(interface, "virtio-video-mig-small") ||
         g_str_has_prefix(interface, "virtio-video-bench") ||
-        g_str_has_prefix(interface, "virtio-video-gpu")) {
+        g_str_has_prefix(interface, "virtio-video-gpu") ||
+        g_str_has_prefix(interface, "virtio-video-vaapi") ||
+        g_str_has_prefix(interface, "virtio-video-auto-va")) {
         return &p->video;
     }
     if (!g_strcmp0(interface, "pci-device")) {
@@ -742,6 +744,27 @@ static void register_node(const char *name, const char *opts,
     register_node_with(name, opts, NULL, create, iface, generic);
 }
 
+/*
+ * make check-media / bench / check-hw with BACKEND= (tests/backend-env.sh):
+ * VIRTIO_VIDEO_DEVICE_OPTS goes after the default nodes' -device options,
+ * and VIRTIO_VIDEO_TRACE_DIR collects which backend served each stream
+ * (one log per QEMU).  Kept for the life of the graph.
+ */
+static const char *with_backend(const char *opts)
+{
+    const char *extra = g_getenv("VIRTIO_VIDEO_DEVICE_OPTS");
+
+    return extra && *extra ? g_strconcat(opts, extra, NULL) : opts;
+}
+
+static const char *backend_trace(void)
+{
+    const char *dir = g_getenv("VIRTIO_VIDEO_TRACE_DIR");
+
+    return dir && *dir ? g_strdup_printf("-trace virtio_video_stream_backend "
+                                         "-D %s/qemu-%%d.log", dir) : NULL;
+}
+
 static void register_bench_node(const char *name, const char *opts,
                                 QOSCreateDriverFunc create, const char *iface)
 {
@@ -750,16 +773,18 @@ static void register_bench_node(const char *name, const char *opts,
         "share=on,prealloc=on -machine memory-backend=vvbench-ram -m %uM",
         BENCH_RAM_MB, bench_ram_path(), BENCH_RAM_MB);
 
-    register_node_with(name, opts, mem, create, iface, false);
+    register_node_with(name, with_backend(opts), mem, create, iface, false);
 }
 
 static void virtio_video_register_nodes(void)
 {
-    register_node("virtio-video-pci", "addr=04.0", virtio_video_pci_create,
-                  "virtio-video-decoder", true);
-    register_node("virtio-video-pci-encoder", "addr=04.0,mode=encoder",
-                  virtio_video_pci_encoder_create, "virtio-video-encoder",
-                  true);
+    register_node_with("virtio-video-pci", with_backend("addr=04.0"),
+                       backend_trace(), virtio_video_pci_create,
+                       "virtio-video-decoder", true);
+    register_node_with("virtio-video-pci-encoder",
+                       with_backend("addr=04.0,mode=encoder"),
+                       backend_trace(), virtio_video_pci_encoder_create,
+                       "virtio-video-encoder", true);
     register_node("virtio-video-pci-av1", "addr=04.0,av1=on",
                   virtio_video_pci_create, "virtio-video-av1", false);
     /* virtio-video-caps-test.c: small resource caps */
@@ -787,6 +812,25 @@ static void virtio_video_register_nodes(void)
                        "-device virtio-gpu-pci,resource_uuid=on,addr=05.0",
                        virtio_video_pci_objects_encoder_create,
                        "virtio-video-gpu-enc", false);
+    /*
+     * virtio-video-hw-test.c: the VA-API backend alone and with software
+     * (auto), on the project's VA test driver, which takes /dev/null (the
+     * tests' before hooks load and configure it)
+     */
+    register_node("virtio-video-pci-vaapi",
+                  "addr=04.0,backend=vaapi,render-node=/dev/null",
+                  virtio_video_pci_create, "virtio-video-vaapi", false);
+    register_node("virtio-video-pci-vaapi-enc",
+                  "addr=04.0,mode=encoder,backend=vaapi,render-node=/dev/null",
+                  virtio_video_pci_encoder_create, "virtio-video-vaapi-enc",
+                  false);
+    register_node("virtio-video-pci-auto-va",
+                  "addr=04.0,backend=auto,render-node=/dev/null",
+                  virtio_video_pci_create, "virtio-video-auto-va", false);
+    register_node("virtio-video-pci-auto-va-enc",
+                  "addr=04.0,mode=encoder,backend=auto,render-node=/dev/null",
+                  virtio_video_pci_encoder_create, "virtio-video-auto-va-enc",
+                  false);
     /*
      * make bench: fixed codec thread counts, an id for x-stats, guest RAM
      * shared with the harness

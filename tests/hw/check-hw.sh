@@ -29,12 +29,20 @@ status=0 checked=0
 echo "# check-hw on $(uname -n): $(nproc) CPUs; media $VIRTIO_VIDEO_MEDIA"
 [ -x "$QEMU" ] && [ -x "$QOS" ] || { echo "check-hw: build first (make)"; exit 1; }
 
-backends=()
-if compgen -G '/dev/dri/renderD*' > /dev/null; then
-    backends+=(vaapi)
+# CHECK_HW_BACKENDS="vaapi cuda" forces the list (a dry run of this script
+# on the VA test driver: CHECK_HW_BACKENDS=vaapi on a host without a GPU)
+read -r -a backends <<<"${CHECK_HW_BACKENDS:-}"
+if [ ${#backends[@]} -gt 0 ]; then
+    echo "# backends forced by CHECK_HW_BACKENDS: ${backends[*]}"
+else
+    if compgen -G '/dev/dri/renderD*' > /dev/null; then
+        backends+=(vaapi)
+    fi
+    if [ -e /dev/nvidiactl ] || command -v nvidia-smi > /dev/null; then
+        backends+=(cuda)
+    fi
 fi
-if [ -e /dev/nvidiactl ] || command -v nvidia-smi > /dev/null; then
-    backends+=(cuda)
+if [[ " ${backends[*]} " == *" cuda "* ]]; then
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 |
         sed 's/^/# GPU: /'
 fi
@@ -46,8 +54,8 @@ fi
 
 # Does -device virtio-video-pci,@opts realize?  Prints QEMU's error if not.
 realizes() {
-    timeout 60 "$QEMU" -M pc -display none -nodefaults -S \
-        -device "virtio-video-pci,$1" -qmp stdio < /dev/null > "$work/rz" 2>&1 &&
+    printf 'quit\n' | timeout 60 "$QEMU" -M pc -display none -nodefaults \
+        -S -monitor stdio -device "virtio-video-pci,$1" > "$work/rz" 2>&1 &&
         return 0
     grep -m1 'virtio-video' "$work/rz" || tail -n 1 "$work/rz"
     return 1
@@ -56,7 +64,7 @@ realizes() {
 # Run the qtests matching @pattern with backend @b; print their TAP.
 run_qtests() {
     local b=$1 pattern=$2 p out
-    for p in $("$QOS" -l | sed -n 's|^\(# \)\{0,1\}\(/[^ ]*\)$|\2|p' |
+    for p in $("$QOS" -l 2>/dev/null | sed -n 's|^\(# \)\{0,1\}\(/[^ ]*\)$|\2|p' |
                grep -E "$pattern"); do
         out=$(timeout 900 "$QOS" --tap -p "$p" 2>&1)
         if grep -q '^not ok' <<<"$out" || ! grep -q '^ok' <<<"$out"; then
@@ -82,16 +90,16 @@ for b in "${backends[@]}"; do
     # every stream's backend, from the trace of every QEMU the qtests start
     export VIRTIO_VIDEO_TRACE_DIR=$work/trace-$b
     mkdir -p "$VIRTIO_VIDEO_TRACE_DIR"
-    if why=$(realizes "backend=$b"); then
-        BACKEND=$b
-        . "$top/tests/backend-env.sh"
-        vv_backend_env "$B/unit" || exit 2
+    BACKEND=$b
+    . "$top/tests/backend-env.sh"
+    vv_backend_env "$B/unit" || exit 2
+    if why=$(realizes "${VIRTIO_VIDEO_DEVICE_OPTS#,}"); then
         run_qtests "$b" '/virtio-video-pci/.*decode-media/'
     else
         echo "not ok - backend=$b decoder does not start: $why"
         status=1
     fi
-    if why=$(realizes "mode=encoder,backend=$b"); then
+    if why=$(realizes "mode=encoder$VIRTIO_VIDEO_DEVICE_OPTS"); then
         run_qtests "$b" '/virtio-video-pci-encoder/.*/encode-(h264|hevc|vp8|vp9)$'
     else
         echo "# backend=$b has no encoder on this GPU (not checked): $why"

@@ -119,7 +119,7 @@ for g in "${groups[@]}"; do
             -p /vv/encode/quality/VP9-NV12-320x240 \
             -p /vv/encode/quality/VP9-YVU420-320x240 \
             -p /vv/encode/cbr/VP9 -p /vv/encode/force-keyframe/VP9 \
-            -p /vv/encode/migrate/VP9
+            -p /vv/encode/migrate/VP9 -p /vv/encode/bitrate-change-vp9
         ;;
     qtest|media)
         echo "# qtests through virtqueues ($QOS), media: ${VIRTIO_VIDEO_MEDIA:-none}"

@@ -212,10 +212,14 @@ static void test_h264_profile_level(void)
     }
 }
 
-/* Lowering the bitrate while streaming lowers the rate. */
-static void test_bitrate_change(void)
+/*
+ * Lowering the bitrate while streaming lowers the rate, whether the
+ * encoder takes the new rate as it goes (libx264) or is restarted for it
+ * (libvpx, libx265, the hardware encoders).
+ */
+static void test_bitrate_change(const void *data)
 {
-    VvcEncodeCase t = base(VIRTIO_VIDEO_FORMAT_H264);
+    VvcEncodeCase t = base(GPOINTER_TO_UINT(data));
     VvcEncodeResult r;
     double before, after;
 
@@ -410,7 +414,15 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/vv/encode/migrate-idle", test_migrate_idle);
     g_test_add_func("/vv/encode/h264-profile-level", test_h264_profile_level);
-    g_test_add_func("/vv/encode/bitrate-change", test_bitrate_change);
+    g_test_add_data_func("/vv/encode/bitrate-change",
+                         GUINT_TO_POINTER(VIRTIO_VIDEO_FORMAT_H264),
+                         test_bitrate_change);
+    g_test_add_data_func("/vv/encode/bitrate-change-vp9",
+                         GUINT_TO_POINTER(VIRTIO_VIDEO_FORMAT_VP9),
+                         test_bitrate_change);
+    g_test_add_data_func("/vv/encode/bitrate-change-hevc",
+                         GUINT_TO_POINTER(VIRTIO_VIDEO_FORMAT_HEVC),
+                         test_bitrate_change);
     g_test_add_func("/vv/encode/small-output", test_small_output);
     g_test_add_func("/vv/encode/bad-controls", test_bad_controls);
     g_test_add_func("/vv/encode/echo", test_echo);

@@ -44,6 +44,7 @@ typedef struct VvEncoder {
      */
     AVBufferRef *frames;
     const char *backend;            /* "libavcodec", "vaapi", "cuda" */
+    bool live_rate;                 /* takes a new rate while encoding */
 } VvEncoder;
 
 /* What a session is opened with (copied under the stream lock). */
@@ -239,6 +240,8 @@ static VvEncoder *enc_open_with(const EncSettings *st, const VvHwDevice *hw,
     }
     enc = g_new0(VvEncoder, 1);
     enc->backend = hw ? hw->name : "libavcodec";
+    /* libx264 reconfigures itself; libvpx, libx265 and hardware do not */
+    enc->live_rate = !strcmp(codec->name, "libx264");
     enc->ctx = ctx = avcodec_alloc_context3(codec);
     enc->frame = av_frame_alloc();
     if (!ctx || !enc->frame) {
@@ -467,6 +470,38 @@ static int fill_surface(VvEncoder *enc, const VvParams *p,
     return ret;
 }
 
+/*
+ * An encoder that reads its rate control once (libvpx, libx265, the VA-API
+ * and NVENC encoders): finish the session, its packets into the backlog,
+ * so that the next frame opens one with the new rate, beginning with a
+ * keyframe.  Lock held, dropped around the codec.
+ */
+static void restart_for_rate(VvStream *s)
+{
+    VvEncStream *es = E(s);
+    VvEncoder *enc = es->enc;
+    int ret;
+
+    es->enc = NULL;
+    g_mutex_unlock(&s->lock);
+    avcodec_send_frame(enc->ctx, NULL);
+    for (;;) {
+        AVPacket *pkt = av_packet_alloc();
+
+        ret = pkt ? avcodec_receive_packet(enc->ctx, pkt) : AVERROR(ENOMEM);
+        if (ret < 0) {
+            av_packet_free(&pkt);
+            break;
+        }
+        g_mutex_lock(&s->lock);
+        g_queue_push_tail(&es->backlog, pkt);
+        g_mutex_unlock(&s->lock);
+    }
+    enc_free(enc);
+    g_mutex_lock(&s->lock);
+    s->active = false;
+}
+
 /* Encode one raw frame; lock held, dropped while working. */
 static void enc_feed(VvStream *s, VvJob *job)
 {
@@ -477,6 +512,9 @@ static void enc_feed(VvStream *s, VvJob *job)
     AVFrame *f;
     int ret;
 
+    if (es->enc && s->bitrate_changed && !es->enc->live_rate) {
+        restart_for_rate(s);
+    }
     if (!es->enc) {
         g_autofree char *err = NULL;
         EncSettings st;

@@ -78,8 +78,12 @@ static double median(double *v, unsigned n)
 static bool backend_lacks(QVirtioVideo *v, const BenchCase *t)
 {
     const char *opts = g_getenv("VIRTIO_VIDEO_DEVICE_OPTS");
+    char streams[16] = "";
     QVVCaps caps;
 
+    if (t->streams > 1) {
+        snprintf(streams, sizeof(streams), "x%u", t->streams);
+    }
     if (!opts || !*opts) {
         return false;
     }
@@ -89,9 +93,9 @@ static bool backend_lacks(QVirtioVideo *v, const BenchCase *t)
     if (qvv_caps_find(&caps, t->format) >= 0) {
         return false;
     }
-    printf("BENCH %s %s %ux%u nv12 threads=%u: not offered by the device "
+    printf("BENCH %s %s %ux%u%s nv12 threads=%u: not offered by the device "
            "with %s\n", t->encode ? "encode" : "decode", t->name, t->width,
-           t->height, t->threads, opts + 1);
+           t->height, streams, t->threads, opts + 1);
     g_test_skip("the backend does not offer this format");
     return true;
 }

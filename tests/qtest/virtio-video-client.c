@@ -1680,6 +1680,43 @@ static uint32_t probe_format(const char *path)
     return format;
 }
 
+char *vvc_project_top(void)
+{
+    const char *env = g_getenv("VIRTIO_VIDEO_TOP");
+    g_autofree char *top = NULL;
+    g_autofree char *probe = NULL;
+    int i;
+
+    if (env) {
+        return g_strdup(env);
+    }
+    top = g_file_read_link("/proc/self/exe", NULL);
+    for (i = 0; top && i < 5; i++) {
+        char *up = g_path_get_dirname(top);
+
+        g_free(top);
+        top = up;
+    }
+    if (!top) {
+        return NULL;
+    }
+    probe = g_build_filename(top, "qemu", "scripts", "build.sh", NULL);
+    return g_file_test(probe, G_FILE_TEST_EXISTS) ? g_steal_pointer(&top)
+                                                   : NULL;
+}
+
+char *vvc_media_dir(void)
+{
+    const char *env = g_getenv("VIRTIO_VIDEO_MEDIA");
+    g_autofree char *top = NULL;
+
+    if (env) {
+        return *env ? g_strdup(env) : NULL;
+    }
+    top = vvc_project_top();
+    return g_build_filename(top ? top : ".", "..", "shared", "media", NULL);
+}
+
 GPtrArray *vvc_media_scan(const char *dir, char **err)
 {
     static const char *const suffix[] = { ".nv12.framemd5", ".p010.framemd5" };

@@ -321,6 +321,18 @@ typedef struct VvcMediaFile {
     char *skip_reason;          /* set when format is 0 */
 } VvcMediaFile;
 
+/*
+ * The project's top folder: $VIRTIO_VIDEO_TOP, or five levels above the
+ * running qos-test (<top>/build/qemu-build/tests/qtest/qos-test) if
+ * qemu/scripts/build.sh is there; else NULL.
+ */
+char *vvc_project_top(void);
+/*
+ * The reference clips: $VIRTIO_VIDEO_MEDIA, NULL when that is "" (none
+ * configured), else <top>/../shared/media.
+ */
+char *vvc_media_dir(void);
+
 /* Every F with an F.nv12.framemd5 or F.p010.framemd5 in @dir, sorted. */
 GPtrArray *vvc_media_scan(const char *dir, char **err);
 void vvc_media_file_free(VvcMediaFile *m);

@@ -28,7 +28,6 @@
 
 #define VADRIVER_ENV    "VV_VADRIVER_DIR"
 #define MEDIA_ENV       "VIRTIO_VIDEO_MEDIA"
-#define TOP_ENV         "VIRTIO_VIDEO_TOP"
 
 #define CHECK(cond, ...) \
     do { \
@@ -52,33 +51,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VvcClient, vvc_free)
 
 /* ---- where things are ---- */
 
-/* The project root: VIRTIO_VIDEO_TOP, or five levels above this binary. */
-static char *project_top(void)
-{
-    const char *env = g_getenv(TOP_ENV);
-    g_autofree char *top = NULL;
-    g_autofree char *probe = NULL;
-    int i;
-
-    if (env) {
-        return g_strdup(env);
-    }
-    /* <top>/build/qemu-build/tests/qtest/qos-test */
-    top = g_file_read_link("/proc/self/exe", NULL);
-    for (i = 0; top && i < 5; i++) {
-        char *up = g_path_get_dirname(top);
-
-        g_free(top);
-        top = up;
-    }
-    if (!top) {
-        return NULL;
-    }
-    probe = g_build_filename(top, "qemu", "scripts", "build.sh", NULL);
-    return g_file_test(probe, G_FILE_TEST_EXISTS) ? g_steal_pointer(&top)
-                                                   : NULL;
-}
-
 char *qvv_vadriver_dir(char **why)
 {
     const char *env = g_getenv(VADRIVER_ENV);
@@ -89,7 +61,7 @@ char *qvv_vadriver_dir(char **why)
     if (env && *env) {
         dir = g_canonicalize_filename(env, NULL);
     } else {
-        top = project_top();
+        top = vvc_project_top();
         if (!top) {
             *why = g_strdup("VA-API TEST DRIVER NOT FOUND: " VADRIVER_ENV
                             " is not set and the project's top folder is "
@@ -162,23 +134,10 @@ char **qvv_vadriver_environ(char **envp, const QvvDriverEnv *env,
     return envp;
 }
 
-/* The media folder; NULL when VIRTIO_VIDEO_MEDIA is "" (none). */
-static char *media_dir(void)
-{
-    const char *env = g_getenv(MEDIA_ENV);
-    g_autofree char *top = NULL;
-
-    if (env) {
-        return *env ? g_strdup(env) : NULL;
-    }
-    top = project_top();
-    return g_build_filename(top ? top : ".", "..", "shared", "media", NULL);
-}
-
 /* @name in the media folder; NULL after skip or fail. */
 static char *need_media(const char *name)
 {
-    g_autofree char *dir = media_dir();
+    g_autofree char *dir = vvc_media_dir();
     g_autofree char *path = NULL;
 
     if (!dir) {
@@ -1063,7 +1022,7 @@ static const FailCase refuse_cases[] = {
 /* vaapi-decode/<clip> for every 8-bit VP9 clip with a reference */
 static void register_media(void)
 {
-    g_autofree char *dir = media_dir();
+    g_autofree char *dir = vvc_media_dir();
     g_autofree char *err = NULL;
     GPtrArray *media;
     unsigned n = 0;

@@ -390,7 +390,6 @@ static void test_many_commands(void *obj, void *data, QGuestAllocator *alloc)
  */
 
 #define MEDIA_ENV       "VIRTIO_VIDEO_MEDIA"
-#define TOP_ENV         "VIRTIO_VIDEO_TOP"
 
 #define CHECK(cond, ...) \
     do { \
@@ -449,51 +448,9 @@ static bool device_decodes(QVirtioVideo *v, uint32_t format)
 
 /* ---- media directory ---- */
 
-/* The project root: VIRTIO_VIDEO_TOP, or four levels above this binary. */
-static char *project_top(void)
-{
-    const char *env = g_getenv(TOP_ENV);
-    g_autofree char *exe = NULL;
-    g_autofree char *top = NULL;
-    g_autofree char *probe = NULL;
-    int i;
-
-    if (env) {
-        return g_strdup(env);
-    }
-    /* <top>/<build>/qemu-build/tests/qtest/qos-test */
-    exe = g_file_read_link("/proc/self/exe", NULL);
-    if (!exe) {
-        return NULL;
-    }
-    top = g_strdup(exe);
-    for (i = 0; i < 5; i++) {
-        char *up = g_path_get_dirname(top);
-
-        g_free(top);
-        top = up;
-    }
-    probe = g_build_filename(top, "qemu", "scripts", "build.sh", NULL);
-    return g_file_test(probe, G_FILE_TEST_EXISTS) ? g_steal_pointer(&top)
-                                                   : NULL;
-}
-
-/* NULL: none configured (VIRTIO_VIDEO_MEDIA set to ""). */
-static char *media_dir(void)
-{
-    const char *env = g_getenv(MEDIA_ENV);
-    g_autofree char *top = NULL;
-
-    if (env) {
-        return *env ? g_strdup(env) : NULL;
-    }
-    top = project_top();
-    return g_build_filename(top ? top : ".", "..", "shared", "media", NULL);
-}
-
 static char *media_file(const char *name)
 {
-    g_autofree char *dir = media_dir();
+    g_autofree char *dir = vvc_media_dir();
 
     return dir ? g_build_filename(dir, name, NULL) : NULL;
 }
@@ -1951,7 +1908,7 @@ static void test_decode_corrupt(void *obj, void *data, QGuestAllocator *alloc)
 
 static void test_media_missing(void *obj, void *data, QGuestAllocator *alloc)
 {
-    g_autofree char *dir = media_dir();
+    g_autofree char *dir = vvc_media_dir();
 
     g_test_message("MEDIA DIRECTORY MISSING: %s.  Set " MEDIA_ENV " to the "
                    "directory of the media clips (shared/media), or to the "
@@ -2574,7 +2531,7 @@ static void register_media(const char *node, const char *device,
 
 static void register_decode_tests(void)
 {
-    g_autofree char *dir = media_dir();
+    g_autofree char *dir = vvc_media_dir();
     g_autofree char *err = NULL;
     GPtrArray *media = dir ? vvc_media_scan(dir, &err) : NULL;
     size_t i;

@@ -317,6 +317,25 @@ static const struct {
     { "av1-0", VAProfileAV1Profile0 },
 };
 
+
+/* A decimal number of at most @max, nothing else; false if it is not. */
+static bool vv_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10) {
+            return false;
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
 static bool vv_parse_profiles(VvDriver *d, const char *spec)
 {
     char *copy = strdup(spec), *save = NULL, *tok;
@@ -378,15 +397,12 @@ static bool vv_parse_fail(const char *spec)
     for (tok = ok ? strtok_r(copy, ",", &save) : NULL; tok;
          tok = strtok_r(NULL, ",", &save)) {
         char *at = strchr(tok, '@');
-        unsigned long long n = 1;
+        uint64_t n = 1;
         int i;
 
         if (at) {
-            char *end;
-
             *at = '\0';
-            n = strtoull(at + 1, &end, 10);
-            if (*end || n == 0) {
+            if (!vv_parse_uint(at + 1, UINT64_MAX, &n) || n == 0) {
                 fprintf(stderr, "vvtest: VVTEST_FAIL: bad count '%s'\n",
                         at + 1);
                 ok = false;
@@ -414,15 +430,13 @@ static bool vv_parse_fail(const char *spec)
 static bool vv_parse_size(const char *name, uint32_t *out)
 {
     const char *s = getenv(name);
-    unsigned long v;
-    char *end;
+    uint64_t v;
 
     *out = VV_DEFAULT_MAX;
     if (!s || !*s) {
         return true;
     }
-    v = strtoul(s, &end, 10);
-    if (*end || v < VV_MIN_SIZE || v > 65536) {
+    if (!vv_parse_uint(s, 65536, &v) || v < VV_MIN_SIZE) {
         fprintf(stderr, "vvtest: %s: bad size '%s' (16..65536)\n", name, s);
         return false;
     }
@@ -2042,7 +2056,6 @@ static VAStatus vv_terminate(VADriverContextP ctx)
     return VA_STATUS_SUCCESS;
 }
 
-VV_EXPORT VAStatus __vaDriverInit_1_0(VADriverContextP ctx);
 
 VV_EXPORT VAStatus __vaDriverInit_1_0(VADriverContextP ctx)
 {

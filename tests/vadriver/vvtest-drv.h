@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <va/va.h>
+#include <va/va_backend.h>
 
 /* Inner software codec (one per VA context). */
 typedef struct VvCodec VvCodec;
@@ -79,5 +80,12 @@ VAStatus vv_vp9_decode(VvCodec *c, const uint8_t *data, size_t size,
  */
 VAStatus vv_vp9_encode(VvCodec *c, const VvEncParams *p, const VvView *in,
                        const uint8_t **pkt, size_t *pkt_size);
+
+/*
+ * The entry point libva looks up (libva 2.x tries every 1_<minor> down to
+ * 1_0); the only symbol the module exports.
+ */
+__attribute__((visibility("default")))
+VAStatus __vaDriverInit_1_0(VADriverContextP ctx);
 
 #endif

@@ -48,13 +48,42 @@ static void kick(VvEngine *e)
     }
 }
 
-static void push_completion(VvEngine *e, VvCompletion *c)
+static void push_completion_lazy(VvEngine *e, VvCompletion *c, bool lazy)
 {
+    gint64 now = lazy ? g_get_monotonic_time() : 0;
+
     g_mutex_lock(&e->lock);
     c->seq = e->seq++;
     g_queue_push_tail(&e->completions, c);
+    if (lazy && !g_atomic_int_get(&e->kick_deferred)) {
+        e->deferred_since = now;
+        g_atomic_int_set(&e->kick_deferred, 1);
+    } else if (lazy && now - e->deferred_since < VV_LAZY_MAX_US) {
+        lazy = true;
+    } else {
+        lazy = false;
+    }
+    if (!lazy) {
+        /* this kick delivers the deferred ones too */
+        g_atomic_int_set(&e->kick_deferred, 0);
+    }
     g_mutex_unlock(&e->lock);
-    kick(e);
+    if (!lazy) {
+        kick(e);
+    }
+}
+
+static void push_completion(VvEngine *e, VvCompletion *c)
+{
+    push_completion_lazy(e, c, false);
+}
+
+void vv_kick_deferred(VvEngine *e)
+{
+    if (g_atomic_int_get(&e->kick_deferred) &&
+        g_atomic_int_compare_and_exchange(&e->kick_deferred, 1, 0)) {
+        kick(e);
+    }
 }
 
 void vv_complete(VvEngine *e, void *token, const void *resp, size_t len)
@@ -78,7 +107,7 @@ void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
 
 void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
                         uint64_t timestamp, uint32_t flags, uint32_t size,
-                        const VvJob *stats)
+                        const VvJob *stats, bool lazy)
 {
     VvCompletion *c = g_new0(VvCompletion, 1);
 
@@ -99,7 +128,7 @@ void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
         e->stats.bytes += size;
         g_mutex_unlock(&e->lock);
     }
-    push_completion(e, c);
+    push_completion_lazy(e, c, lazy);
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -331,7 +331,7 @@ static void dec_feed(VvStream *s, VvJob *job)
         vv_cancel_job(s, job);
         return;
     }
-    vv_buffer_done(s, job, job->timestamp, 0, 0);
+    vv_input_done(s, job, job->timestamp);
     s->active = true;
 }
 

@@ -564,8 +564,12 @@ static void enc_feed(VvStream *s, VvJob *job)
     }
     g_mutex_lock(&s->lock);
     /* the frame is consumed (copied out), whether it encoded or not */
-    vv_buffer_done(s, job, job->timestamp,
-                   ret < 0 ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0, 0);
+    if (ret < 0) {
+        vv_buffer_done(s, job, job->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR,
+                       0);
+    } else {
+        vv_input_done(s, job, job->timestamp);
+    }
     if (ret < 0 && strcmp(es->enc->backend, "libavcodec") &&
         ret != AVERROR(EINVAL)) {
         g_autofree char *why = g_strdup_printf("the hardware encoder "

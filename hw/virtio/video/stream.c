@@ -41,8 +41,8 @@ void vv_job_free(VvJob *job)
 }
 
 /* Complete a buffer job; lock held. */
-void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
-                    uint32_t flags, uint32_t size)
+static void buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
+                        uint32_t flags, uint32_t size, bool lazy)
 {
     gpointer id = GUINT_TO_POINTER(job->resource_id);
 
@@ -51,8 +51,24 @@ void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
         g_hash_table_remove(s->queued[job->queue], id);
     }
     vv_complete_buffer(s->e, job->token, s->id, timestamp, flags, size,
-                       flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR ? NULL : job);
+                       flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR ? NULL : job,
+                       lazy);
     vv_job_free(job);
+}
+
+void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
+                    uint32_t flags, uint32_t size)
+{
+    buffer_done(s, job, timestamp, flags, size, false);
+}
+
+/*
+ * Lazy only while the guest has more input queued: a guest that is out of
+ * bitstream buffers gets this one back at once.
+ */
+void vv_input_done(VvStream *s, VvJob *job, uint64_t timestamp)
+{
+    buffer_done(s, job, timestamp, 0, 0, !g_queue_is_empty(&s->inputs));
 }
 
 /* Complete a job that did not happen; lock held. */
@@ -341,11 +357,14 @@ static gpointer stream_worker(gpointer opaque)
             continue;
         }
         if (!stream_step(s)) {
+            /* nothing to do: what waited for a wake-up goes out now */
+            vv_kick_deferred(s->e);
             g_cond_wait(&s->cond, &s->lock);
         }
     }
     /* stopped or destroyed: nothing is left half done */
     s->mode->settle(s);
+    vv_kick_deferred(s->e);
     g_mutex_unlock(&s->lock);
     s->mode->stop(s);
 

@@ -273,6 +273,8 @@ struct VvEngine {
     uint64_t latency_n;
     GQueue completions;         /* VvCompletion */
     GQueue events;              /* VvEventMsg */
+    gint kick_deferred;         /* lazy completions not kicked (atomic) */
+    gint64 deferred_since;      /* when the first of them came; lock */
 };
 
 typedef struct VvEventMsg {
@@ -306,7 +308,16 @@ void vv_complete_hdr(VvEngine *e, void *token, uint32_t type,
                      uint32_t stream_id);
 void vv_complete_buffer(VvEngine *e, void *token, uint32_t stream_id,
                         uint64_t timestamp, uint32_t flags, uint32_t size,
-                        const VvJob *stats);
+                        const VvJob *stats, bool lazy);
+/*
+ * A lazy completion (an input buffer the codec has taken) does not wake
+ * the main thread by itself: it goes out with the next completion that
+ * does, when its worker is about to sleep (vv_kick_deferred()), or once it
+ * has waited VV_LAZY_MAX_US, whichever comes first.  A decoder then costs
+ * the main thread one wake-up per picture rather than two.
+ */
+#define VV_LAZY_MAX_US  2000
+void vv_kick_deferred(VvEngine *e);
 /* Reset: drop every completion and event not delivered, tokens to @drop. */
 void vv_completions_drop(VvEngine *e, void (*drop)(void *opaque, void *token),
                          void *opaque);
@@ -409,6 +420,11 @@ void vv_dec_stream_info(VvDecoder *d, uint32_t coded_format,
 /* stream.c helpers for the modes; lock held */
 void vv_buffer_done(VvStream *s, VvJob *job, uint64_t timestamp,
                     uint32_t flags, uint32_t size);
+/*
+ * The same for an input buffer the codec took: a lazy completion while
+ * more input is queued.
+ */
+void vv_input_done(VvStream *s, VvJob *job, uint64_t timestamp);
 void vv_cancel_job(VvStream *s, VvJob *job);
 void vv_cancel_all(VvStream *s, GQueue *q);
 void vv_cancel_drain(VvStream *s);

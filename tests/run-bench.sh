@@ -25,7 +25,7 @@ for p in $("$QOS" -l | sed -n 's|^\(# \)\{0,1\}\(/[^ ]*/bench-[^ ]*\)$|\2|p'); d
     # the machine may be shared: say how busy it was
     echo "# load average before the next case: $(cut -d' ' -f1-3 /proc/loadavg)"
     out=$("$QOS" --tap -p "$p" 2>&1)
-    if ! grep '^BENCH' <<<"$out"; then
+    if ! grep -E '^(BENCH|COUNTS|FFMPEG)' <<<"$out"; then
         echo "# FAILED: $p"
         grep -E 'ERROR|Bail' <<<"$out" | sed 's/^/#   /'
         status=1

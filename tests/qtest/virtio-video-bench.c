@@ -21,12 +21,28 @@
  * the guest queuing the buffer, if that came later) to its completion
  * reaching the virtqueue.
  *
+ * Decode cases also print one COUNTS line: what each side cost per picture
+ * in steady state (from the first quarter of the pictures on, when the
+ * codecs' pools are filled), summed over the runs, counted per thread from
+ * /proc/<pid>/task/<tid>/{stat,status,schedstat}: page faults, wake-ups
+ * (voluntary context switches: the thread slept and something woke it),
+ * preemptions (involuntary ones) and CPU time, for the device (its stream
+ * workers, its copiers, QEMU's main thread, QEMU's other threads), for the
+ * harness's own client thread (which a guest driver replaces) and for the
+ * native decoding threads.  docs/devel/virtio-video.rst ("Performance")
+ * explains how to read them, and how they turn into time on hosts where
+ * faults and wake-ups are expensive.  An FFMPEG line gives the ffmpeg
+ * command-line tool's own figure for the case (-benchmark, its real time),
+ * next to the in-process native run.
+ *
  * Copyright (c) 2026 The virtio-video for QEMU authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -128,6 +144,209 @@ static char *bench_stream(const BenchCase *t)
     return path;
 }
 
+/* ---- per-thread counters ---- */
+
+enum {
+    ROLE_WORKER,        /* device: vv-stream */
+    ROLE_COPIER,        /* device: vv-copy */
+    ROLE_MAIN,          /* device: QEMU's main thread */
+    ROLE_OTHER,         /* device: any other QEMU thread */
+    ROLE_CLIENT,        /* the harness's client (this process) */
+    ROLE_NATIVE,        /* the native decoding threads (this process) */
+    ROLE_COUNT,
+};
+
+static const char *const role_name[ROLE_COUNT] = {
+    "worker", "copier", "main", "other", "client", "native",
+};
+
+typedef struct Counts {
+    double faults, majfaults, wakeups, preempt, cpu_ns;
+} Counts;
+
+typedef struct ThreadCounts {
+    pid_t tid;
+    int role;
+    Counts c;
+} ThreadCounts;
+
+/* Read one thread's counters; false if it is gone. */
+static bool read_thread(pid_t pid, pid_t tid, Counts *c, char *comm,
+                        size_t comm_len)
+{
+    g_autofree char *stat = NULL, *status = NULL, *sched = NULL;
+    g_autofree char *base = g_strdup_printf("/proc/%d/task/%d", pid, tid);
+    g_autofree char *p1 = g_strdup_printf("%s/stat", base);
+    g_autofree char *p2 = g_strdup_printf("%s/status", base);
+    g_autofree char *p3 = g_strdup_printf("%s/schedstat", base);
+    const char *rest, *open;
+    unsigned long long minflt, majflt, run_ns;
+    const char *v, *n;
+
+    if (!g_file_get_contents(p1, &stat, NULL, NULL) ||
+        !g_file_get_contents(p2, &status, NULL, NULL) ||
+        !g_file_get_contents(p3, &sched, NULL, NULL)) {
+        return false;
+    }
+    open = strchr(stat, '(');
+    rest = strrchr(stat, ')');
+    g_assert(open && rest);
+    if (comm) {
+        g_strlcpy(comm, open + 1, MIN(comm_len, (size_t)(rest - open)));
+    }
+    /* after the name: state ppid pgrp session tty tpgid flags minflt ... */
+    g_assert_cmpint(sscanf(rest + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %*u "
+                           "%llu", &minflt, &majflt), ==, 2);
+    g_assert_cmpint(sscanf(sched, "%llu", &run_ns), ==, 1);
+    v = strstr(status, "\nvoluntary_ctxt_switches:");
+    n = strstr(status, "\nnonvoluntary_ctxt_switches:");
+    g_assert(v && n);
+    *c = (Counts){
+        .faults = minflt + majflt, .majfaults = majflt,
+        .wakeups = g_ascii_strtod(strchr(v, ':') + 1, NULL),
+        .preempt = g_ascii_strtod(strchr(n, ':') + 1, NULL),
+        .cpu_ns = run_ns,
+    };
+    return true;
+}
+
+/* Every thread of QEMU @pid, with its role. */
+static GArray *snap_device(pid_t pid)
+{
+    GArray *a = g_array_new(false, true, sizeof(ThreadCounts));
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", pid);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    g_assert_nonnull(d);
+    while ((name = g_dir_read_name(d))) {
+        ThreadCounts t = { .tid = atoi(name) };
+        char comm[32];
+
+        if (!read_thread(pid, t.tid, &t.c, comm, sizeof(comm))) {
+            continue;
+        }
+        t.role = !strcmp(comm, "vv-stream") ? ROLE_WORKER :
+                 !strcmp(comm, "vv-copy") ? ROLE_COPIER :
+                 t.tid == pid ? ROLE_MAIN : ROLE_OTHER;
+        g_array_append_val(a, t);
+    }
+    g_dir_close(d);
+    return a;
+}
+
+static Counts snap_self(void)
+{
+    Counts c;
+
+    g_assert_true(read_thread(getpid(), syscall(SYS_gettid), &c, NULL, 0));
+    return c;
+}
+
+static void counts_add(Counts *sum, const Counts *end, const Counts *start)
+{
+    sum->faults += end->faults - (start ? start->faults : 0);
+    sum->majfaults += end->majfaults - (start ? start->majfaults : 0);
+    sum->wakeups += end->wakeups - (start ? start->wakeups : 0);
+    sum->preempt += end->preempt - (start ? start->preempt : 0);
+    sum->cpu_ns += end->cpu_ns - (start ? start->cpu_ns : 0);
+}
+
+/*
+ * Add what each thread of @end did since @start (threads that started in
+ * between from zero) to @sum, by role.
+ */
+static void counts_diff_device(Counts *sum, GArray *start, GArray *end)
+{
+    guint i, k;
+
+    for (i = 0; i < end->len; i++) {
+        ThreadCounts *e = &g_array_index(end, ThreadCounts, i);
+        const Counts *s0 = NULL;
+
+        for (k = 0; k < start->len; k++) {
+            if (g_array_index(start, ThreadCounts, k).tid == e->tid) {
+                s0 = &g_array_index(start, ThreadCounts, k).c;
+            }
+        }
+        counts_add(&sum[e->role], &e->c, s0);
+    }
+}
+
+/*
+ * What a page fault and a wake-up cost on this host, measured once: the
+ * first write to fresh anonymous pages, and half a round trip between two
+ * threads over pipes (as perf bench sched pipe).  On a host where QEMU
+ * itself runs virtualized without hardware paging support both cost
+ * several times more; COUNTS turns the counts into time with them.
+ */
+typedef struct HostCosts {
+    double fault_us, wakeup_us;
+} HostCosts;
+
+static gpointer pipe_echo(gpointer opaque)
+{
+    int *fd = opaque;
+    char c;
+
+    while (read(fd[0], &c, 1) == 1 && c) {
+        g_assert_cmpint(write(fd[3], &c, 1), ==, 1);
+    }
+    return NULL;
+}
+
+static const HostCosts *host_costs(void)
+{
+    static HostCosts hc;
+    const size_t pages = 8192, pg = 4096;
+    const unsigned trips = 20000;
+    int fd[4];
+    GThread *th;
+    gint64 t0;
+    unsigned i, r;
+    char c = 1;
+
+    if (hc.fault_us) {
+        return &hc;
+    }
+    hc.fault_us = 1e9;
+    for (r = 0; r < 3; r++) {
+        uint8_t *p = mmap(NULL, pages * pg, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        g_assert(p != MAP_FAILED);
+        t0 = g_get_monotonic_time();
+        for (i = 0; i < pages; i++) {
+            p[i * pg] = 1;
+        }
+        hc.fault_us = MIN(hc.fault_us,
+                          (double)(g_get_monotonic_time() - t0) / pages);
+        munmap(p, pages * pg);
+    }
+    g_assert_cmpint(pipe(fd), ==, 0);
+    g_assert_cmpint(pipe(fd + 2), ==, 0);
+    th = g_thread_new("pipe-echo", pipe_echo, fd);
+    t0 = g_get_monotonic_time();
+    for (i = 0; i < trips; i++) {
+        g_assert_cmpint(write(fd[1], &c, 1), ==, 1);
+        g_assert_cmpint(read(fd[2], &c, 1), ==, 1);
+    }
+    hc.wakeup_us = (double)(g_get_monotonic_time() - t0) / trips / 2;
+    c = 0;
+    g_assert_cmpint(write(fd[1], &c, 1), ==, 1);
+    g_thread_join(th);
+    for (i = 0; i < 4; i++) {
+        close(fd[i]);
+    }
+    return &hc;
+}
+
+/* The steady-state window starts once this many pictures are out. */
+static unsigned steady_from(unsigned frames)
+{
+    return MAX(frames / 4, 1);
+}
+
 /* ---- native ---- */
 
 static enum AVCodecID codec_id(uint32_t format)
@@ -142,12 +361,47 @@ static enum AVCodecID codec_id(uint32_t format)
     }
 }
 
+/*
+ * The native runs count the whole process (getrusage() keeps what exited
+ * threads did): while they run, this process does nothing else but wait
+ * for them.
+ */
+typedef struct NativeRun {
+    unsigned total;             /* pictures expected, all threads */
+    gint out;                   /* pictures so far (atomic) */
+    gint window;                /* the window started (atomic) */
+    unsigned at;                /* pictures out when it started */
+    struct rusage start;
+} NativeRun;
+
 typedef struct NativeDec {
     GPtrArray *units;
     uint32_t format;
     unsigned threads;
     unsigned frames;
+    NativeRun *run;
 } NativeDec;
+
+static Counts rusage_counts(const struct rusage *r)
+{
+    return (Counts){
+        .faults = r->ru_minflt + r->ru_majflt, .majfaults = r->ru_majflt,
+        .wakeups = r->ru_nvcsw, .preempt = r->ru_nivcsw,
+        .cpu_ns = (r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1e9 +
+                  (r->ru_utime.tv_usec + r->ru_stime.tv_usec) * 1e3,
+    };
+}
+
+static void native_picture(NativeRun *run)
+{
+    int n = g_atomic_int_add(&run->out, 1) + 1;
+
+    if (n >= (int)steady_from(run->total) &&
+        g_atomic_int_compare_and_exchange(&run->window, 0, 1)) {
+        getrusage(RUSAGE_SELF, &run->start);
+        run->at = n;
+    }
+}
 
 static gpointer native_decode_thread(gpointer opaque)
 {
@@ -173,6 +427,7 @@ static gpointer native_decode_thread(gpointer opaque)
         }
         while (avcodec_receive_frame(ctx, f) == 0) {
             n->frames++;
+            native_picture(n->run);
             av_frame_unref(f);
         }
     }
@@ -182,24 +437,42 @@ static gpointer native_decode_thread(gpointer opaque)
     return NULL;
 }
 
-/* Decode @streams copies at once; returns aggregate pictures per second. */
+/*
+ * Decode @streams copies at once; returns aggregate pictures per second.
+ * Adds the steady-state counts to @sum, and the pictures they cover to
+ * @pictures.
+ */
 static double native_decode(GPtrArray *units, uint32_t format,
-                            unsigned threads, unsigned streams)
+                            unsigned threads, unsigned streams, Counts *sum,
+                            unsigned *pictures)
 {
     NativeDec n[4];
     GThread *th[4];
+    NativeRun run = { .total = units->len * streams };
+    struct rusage end;
+    Counts c0, c1;
     gint64 t0 = g_get_monotonic_time();
     unsigned i, frames = 0;
 
     for (i = 0; i < streams; i++) {
-        n[i] = (NativeDec){ units, format, threads, 0 };
+        n[i] = (NativeDec){ units, format, threads, 0, &run };
         th[i] = g_thread_new("native", native_decode_thread, &n[i]);
     }
     for (i = 0; i < streams; i++) {
         g_thread_join(th[i]);
         frames += n[i].frames;
     }
-    return frames / ((g_get_monotonic_time() - t0) / 1e6);
+    {
+        double fps = frames / ((g_get_monotonic_time() - t0) / 1e6);
+
+        getrusage(RUSAGE_SELF, &end);
+        g_assert_true(run.window);
+        c0 = rusage_counts(&run.start);
+        c1 = rusage_counts(&end);
+        counts_add(sum, &c1, &c0);
+        *pictures += frames - run.at;
+        return fps;
+    }
 }
 
 /* ---- device ---- */
@@ -238,14 +511,22 @@ static void dev_outputs(VvcClient *c, DevStream *s)
     s->outputs = true;
 }
 
-/* Decode @streams copies at once through the device; pictures/second. */
+/*
+ * Decode @streams copies at once through the device; pictures/second.
+ * Adds the steady-state counts by role to @sum, and the pictures they
+ * cover to @pictures.
+ */
 static double device_decode(QVirtioVideo *v, VvcClient *c, GPtrArray *units,
-                            uint32_t format, unsigned streams)
+                            uint32_t format, unsigned streams, Counts *sum,
+                            unsigned *pictures)
 {
     DevStream st[4] = { 0 };
     size_t in_size = 0;
     gint64 t0;
-    unsigned i, k, frames = 0, done = 0;
+    unsigned i, k, frames = 0, done = 0, window_at = 0;
+    pid_t qemu = qtest_pid(qvirtio_video_qts(v));
+    g_autoptr(GArray) dev0 = NULL;
+    Counts client0 = { 0 };
 
     for (i = 0; i < units->len; i++) {
         in_size = MAX(in_size, ((VvcUnit *)g_ptr_array_index(units, i))->len);
@@ -327,6 +608,11 @@ static double device_decode(QVirtioVideo *v, VvcClient *c, GPtrArray *units,
                 if (!(m->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS)) {
                     frames++;
                 }
+                if (!dev0 && frames >= steady_from(units->len * streams)) {
+                    dev0 = snap_device(qemu);
+                    client0 = snap_self();
+                    window_at = frames;
+                }
                 /* never read back: straight back to the device */
                 s->out_tag[i] = vvc_resource_queue_async(
                     c, s->sid, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, s->out[i]->id,
@@ -336,6 +622,14 @@ static double device_decode(QVirtioVideo *v, VvcClient *c, GPtrArray *units,
     }
     {
         double fps = frames / ((g_get_monotonic_time() - t0) / 1e6);
+        /* before the streams' threads end */
+        g_autoptr(GArray) dev1 = snap_device(qemu);
+        Counts client1 = snap_self();
+
+        g_assert_nonnull(dev0);
+        counts_diff_device(sum, dev0, dev1);
+        counts_add(&sum[ROLE_CLIENT], &client1, &client0);
+        *pictures += frames - window_at;
 
         for (k = 0; k < streams; k++) {
             vvc_stream_destroy(c, st[k].sid);
@@ -415,6 +709,91 @@ static void report(const BenchCase *t, const char *format, double *dev,
     fflush(stdout);
 }
 
+static void print_counts(const BenchCase *t, const Counts *dev,
+                         unsigned dev_pics, const Counts *nat,
+                         unsigned nat_pics)
+{
+    g_autofree char *what = g_strdup_printf(
+        "%s %ux%u%s threads=%u", t->name, t->width, t->height,
+        t->streams > 1 ? g_strdup_printf("x%u", t->streams) : "",
+        t->threads);
+    double dev_cpu = 0, nat_cpu = nat->cpu_ns / nat_pics / 1e6;
+    double faults = 0, wakeups = 0, extra;
+    const HostCosts *hc = host_costs();
+    unsigned r;
+
+    g_assert_cmpuint(dev_pics, >, 0);
+    g_assert_cmpuint(nat_pics, >, 0);
+    printf("COUNTS decode %s: per picture in steady state (device %u "
+           "pictures, native %u)\n", what, dev_pics, nat_pics);
+    for (r = 0; r < ROLE_COUNT; r++) {
+        const Counts *c = r == ROLE_NATIVE ? nat : &dev[r];
+        unsigned n = r == ROLE_NATIVE ? nat_pics : dev_pics;
+
+        printf("COUNTS   %-6s page faults %.2f (major %.2f), wake-ups %.2f, "
+               "preemptions %.2f, CPU %.3f ms\n", role_name[r],
+               c->faults / n, c->majfaults / n, c->wakeups / n,
+               c->preempt / n, c->cpu_ns / n / 1e6);
+        if (r < ROLE_CLIENT) {
+            dev_cpu += c->cpu_ns / n / 1e6;
+            faults += c->faults / n;
+            wakeups += c->wakeups / n;
+        }
+    }
+    printf("COUNTS   device CPU %.3f ms against native %.3f ms: %+.1f %% of "
+           "the codec's\n", dev_cpu, nat_cpu,
+           (dev_cpu - nat_cpu) / nat_cpu * 100);
+    /*
+     * The cost model: the device's faults and wake-ups beyond native
+     * ones, at this host's price and at ten times it (a host where QEMU
+     * runs in a VM that traps page-table updates and switches).
+     */
+    faults -= nat->faults / nat_pics;
+    wakeups -= nat->wakeups / nat_pics;
+    extra = (MAX(faults, 0) * hc->fault_us + MAX(wakeups, 0) *
+             hc->wakeup_us) / 1000;
+    printf("COUNTS   device faults %+.2f and wake-ups %+.2f per picture "
+           "beyond native; at this host's %.2f us per fault and %.2f us per "
+           "wake-up %.3f ms (%.1f %% of native CPU), at ten times that "
+           "%.3f ms (%.1f %%)\n", faults, wakeups, hc->fault_us,
+           hc->wakeup_us, extra, extra / nat_cpu * 100, extra * 10,
+           extra * 10 / nat_cpu * 100);
+}
+
+/*
+ * The ffmpeg command-line tool on the same stream, as users run it: its
+ * own real time (-benchmark's rtime, without the tool's start-up), one
+ * process per stream at once.
+ */
+static void print_ffmpeg(const BenchCase *t, const char *path,
+                         unsigned frames)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "sh -c 'for i in $(seq %u); do ffmpeg -nostdin -hide_banner "
+        "-threads %u -benchmark -i %s -f null - 2>&1 & done; wait'",
+        t->streams, t->threads, path);
+    g_autofree char *out = NULL;
+    double worst = 0;
+    const char *p;
+    int status;
+
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status,
+                                            NULL));
+    for (p = out; (p = strstr(p, "rtime=")); p++) {
+        worst = MAX(worst, g_ascii_strtod(p + 6, NULL));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) || worst <= 0) {
+        printf("FFMPEG decode %s: the ffmpeg tool failed: %s\n", t->name,
+               out);
+        g_test_fail();
+        return;
+    }
+    printf("FFMPEG decode %s %ux%u%s threads=%u: ffmpeg -threads %u "
+           "-benchmark -f null: %.1f fps\n", t->name, t->width, t->height,
+           t->streams > 1 ? g_strdup_printf("x%u", t->streams) : "",
+           t->threads, t->threads, frames * t->streams / worst);
+}
+
 static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
 {
     QVirtioVideo *v = obj;
@@ -425,8 +804,9 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
     int depth = 8;
     g_autoptr(GPtrArray) units = NULL;
     VvcClient *c;
-    unsigned runs = bench_runs(), r;
+    unsigned runs = bench_runs(), r, dev_pics = 0, nat_pics = 0;
     double dev[16], nat[16], copies = 0, p50 = 0, p99 = 0;
+    Counts dev_counts[ROLE_COUNT] = { 0 }, nat_counts = { 0 };
 
     if (backend_lacks(v, t)) {
         return;
@@ -441,16 +821,21 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
     for (r = 0; r < runs; r++) {
         /* odd runs device first: see report() */
         if (r & 1) {
-            dev[r] = device_decode(v, c, units, format, t->streams);
+            dev[r] = device_decode(v, c, units, format, t->streams,
+                                   dev_counts, &dev_pics);
         }
-        nat[r] = native_decode(units, format, t->threads, t->streams);
+        nat[r] = native_decode(units, format, t->threads, t->streams,
+                               &nat_counts, &nat_pics);
         if (!(r & 1)) {
-            dev[r] = device_decode(v, c, units, format, t->streams);
+            dev[r] = device_decode(v, c, units, format, t->streams,
+                                   dev_counts, &dev_pics);
         }
     }
     stats_get(v, &copies, &p50, &p99);
     vvc_free(c);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);
+    print_counts(t, dev_counts, dev_pics, &nat_counts, nat_pics);
+    print_ffmpeg(t, path, units->len);
 }
 
 /* ---- encode ---- */

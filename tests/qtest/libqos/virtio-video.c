@@ -450,7 +450,7 @@ static int vvc_q_wait(void *opaque, uint32_t *tag, void *buf,
          * worker threads would otherwise get; with shared RAM a poll is a
          * memory read, and only this process's wake-ups count.
          */
-        v->poll_us = v->ram ? CLAMP(v->poll_us * 2, 20, 500)
+        v->poll_us = v->ram ? CLAMP(v->poll_us * 2, 20, 2000)
                             : CLAMP(v->poll_us * 2, 50, 2000);
         g_usleep(v->poll_us);
     }

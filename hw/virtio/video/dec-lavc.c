@@ -38,6 +38,7 @@
  */
 
 #include <glib.h>
+#include <sys/mman.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
@@ -52,6 +53,26 @@ G_STATIC_ASSERT(VV_BITSTREAM_PADDING >= AV_INPUT_BUFFER_PADDING_SIZE);
 
 /* libavcodec's H.264 decoder holds back at most 15 pictures */
 #define VV_H264_MAX_REORDER 15
+
+/*
+ * The history's bytes live in blocks of 2 MiB (or one input's size, if
+ * larger) that are reused once every input in them is dropped.  An H.264
+ * or HEVC history grows until the codec is fresh again, so what it is
+ * stored in is fresh memory: one allocation per input cost a page fault
+ * per 4 KiB of bitstream, several per picture, which is expensive where
+ * QEMU itself runs in a VM.  The blocks are aligned to 2 MiB and ask for
+ * transparent huge pages: one fault per block where the host has them.
+ * Inputs are dropped oldest first, so only the oldest block and the one
+ * being filled are partly used.
+ */
+#define VV_HIST_BLOCK   (2u << 20)
+
+typedef struct VvHistBlock {
+    uint8_t *data;
+    size_t size;                    /* of data, a multiple of 2 MiB */
+    size_t used;                    /* handed out from the start */
+    unsigned live;                  /* inputs still in it */
+} VvHistBlock;
 
 struct VvDecoder {
     AVCodecContext *ctx;
@@ -105,6 +126,8 @@ struct VvDecoder {
      */
     VvEngine *e;                    /* the history allowance */
     GQueue history;                 /* VvDecInput */
+    VvHistBlock *hist_tail;         /* where the next input is stored */
+    GSList *hist_spare;             /* emptied blocks, kept for reuse */
     bool history_lost;              /* over the allowance: cannot migrate */
     uint64_t received;              /* frames given since the history base */
     uint64_t skip;                  /* replaying: frames to throw away */
@@ -115,7 +138,8 @@ struct VvDecoder {
 typedef struct VvDecInput {
     uint64_t seq;
     size_t size;
-    uint8_t data[];
+    VvHistBlock *block;             /* where data is */
+    uint8_t *data;
 } VvDecInput;
 
 /*
@@ -262,10 +286,104 @@ VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
     return d;
 }
 
+/*
+ * A block of @size bytes (a multiple of VV_HIST_BLOCK), 2 MiB aligned;
+ * NULL if the host has no memory for it.
+ */
+static VvHistBlock *hist_block_new(size_t size)
+{
+    VvHistBlock *b;
+    size_t map = size + VV_HIST_BLOCK, head;
+    uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    b = g_new0(VvHistBlock, 1);
+    head = (VV_HIST_BLOCK - (uintptr_t)p % VV_HIST_BLOCK) % VV_HIST_BLOCK;
+    if (head) {
+        munmap(p, head);
+    }
+    munmap(p + head + size, map - head - size);
+    b->data = p + head;
+    b->size = size;
+#ifdef MADV_HUGEPAGE
+    madvise(b->data, size, MADV_HUGEPAGE);
+#endif
+    return b;
+}
+
+static void hist_block_free(gpointer opaque)
+{
+    VvHistBlock *b = opaque;
+
+    if (b) {
+        munmap(b->data, b->size);
+        g_free(b);
+    }
+}
+
+/*
+ * Room for @size bytes of history, in a block it is counted in; NULL if
+ * the host is out of memory.
+ */
+static uint8_t *hist_alloc(VvDecoder *d, size_t size, VvHistBlock **block)
+{
+    VvHistBlock *b = d->hist_tail;
+    size_t need = (size + 63) & ~(size_t)63;
+    GSList *l;
+
+    if (b && !b->live) {
+        b->used = 0;                /* emptied while being filled */
+    }
+    if (!b || b->size - b->used < need) {
+        b = NULL;
+        for (l = d->hist_spare; l; l = l->next) {
+            if (((VvHistBlock *)l->data)->size >= need) {
+                b = l->data;
+                d->hist_spare = g_slist_delete_link(d->hist_spare, l);
+                break;
+            }
+        }
+        if (!b) {
+            b = hist_block_new((need + VV_HIST_BLOCK - 1) /
+                               VV_HIST_BLOCK * VV_HIST_BLOCK);
+            if (!b) {
+                return NULL;
+            }
+        }
+        b->used = 0;
+        b->live = 0;
+        if (d->hist_tail && !d->hist_tail->live) {
+            d->hist_spare = g_slist_prepend(d->hist_spare, d->hist_tail);
+        }
+        d->hist_tail = b;
+    }
+    *block = b;
+    b->live++;
+    b->used += need;
+    return b->data + b->used - need;
+}
+
 static void history_drop(VvDecoder *d, VvDecInput *in)
 {
+    VvHistBlock *b = in->block;
+
     vv_history_release(d->e, in->size);
+    if (!--b->live && b != d->hist_tail) {
+        d->hist_spare = g_slist_prepend(d->hist_spare, b);
+    }
     g_free(in);
+}
+
+/* Give every block back: the history is over (lost, or the codec gone). */
+static void hist_free_blocks(VvDecoder *d)
+{
+    g_slist_free_full(d->hist_spare, hist_block_free);
+    d->hist_spare = NULL;
+    hist_block_free(d->hist_tail);
+    d->hist_tail = NULL;
 }
 
 /*
@@ -330,12 +448,23 @@ static void history_push(VvDecoder *d, const uint8_t *data, size_t size,
     }
     if (!vv_history_reserve(d->e, size)) {
         history_clear(d);
+        hist_free_blocks(d);
         set_history_lost(d, true);
         return;
     }
-    in = g_malloc(sizeof(*in) + size);
+    in = g_new(VvDecInput, 1);
     in->seq = seq;
     in->size = size;
+    in->data = hist_alloc(d, size, &in->block);
+    if (!in->data) {
+        /* as over the allowance: this stream cannot migrate for now */
+        g_free(in);
+        vv_history_release(d->e, size);
+        history_clear(d);
+        hist_free_blocks(d);
+        set_history_lost(d, true);
+        return;
+    }
     memcpy(in->data, data, size);
     g_queue_push_tail(&d->history, in);
     if (!d->byte_stream && vpx_keyframe(d->ctx->codec_id, data, size)) {
@@ -442,6 +571,7 @@ void vv_dec_free(VvDecoder *d)
     }
     drop_packets(d);
     history_clear(d);
+    hist_free_blocks(d);
     set_history_lost(d, false);
     if (d->parser) {
         av_parser_close(d->parser);

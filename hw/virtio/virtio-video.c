@@ -801,7 +801,8 @@ static const Property virtio_video_properties[] = {
 
 /*
  * x-stats: what the engine did, for benchmarks ("buffers=N copies=N
- * bytes=N latency_p50_us=N latency_p99_us=N").  Writing it resets it.
+ * bytes=N latency_p50_us=N latency_p99_us=N write_p50_us=N write_p99_us=N
+ * deliver_p50_us=N deliver_p99_us=N").  Writing it resets it.
  */
 static char *virtio_video_get_stats(Object *obj, Error **errp)
 {
@@ -813,8 +814,12 @@ static char *virtio_video_get_stats(Object *obj, Error **errp)
     }
     return g_strdup_printf("buffers=%" PRIu64 " copies=%" PRIu64
                            " bytes=%" PRIu64 " latency_p50_us=%.0f"
-                           " latency_p99_us=%.0f", st.buffers, st.copies,
-                           st.bytes, st.latency_p50_us, st.latency_p99_us);
+                           " latency_p99_us=%.0f write_p50_us=%.0f"
+                           " write_p99_us=%.0f deliver_p50_us=%.0f"
+                           " deliver_p99_us=%.0f", st.buffers, st.copies,
+                           st.bytes, st.latency_p50_us, st.latency_p99_us,
+                           st.write_p50_us, st.write_p99_us,
+                           st.deliver_p50_us, st.deliver_p99_us);
 }
 
 static void virtio_video_set_stats(Object *obj, const char *value,

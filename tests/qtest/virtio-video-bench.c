@@ -657,9 +657,16 @@ static void stats_reset(QVirtioVideo *v)
         "'property': 'x-stats', 'value': 'reset'}}");
 }
 
+/*
+ * x-stats: copies per buffer and the added latency's p50/p99; @hops, if
+ * not NULL, gets that latency's two hops (write p50, p99, deliver p50,
+ * p99).
+ */
 static void stats_get(QVirtioVideo *v, double *copies, double *p50,
-                      double *p99)
+                      double *p99, double *hops)
 {
+    double h[4];
+
     QDict *r = qtest_qmp(qvirtio_video_qts(v),
         "{'execute': 'qom-get', 'arguments': {'path': "
         "'/machine/peripheral/vvbench/virtio-backend', "
@@ -668,9 +675,15 @@ static void stats_get(QVirtioVideo *v, double *copies, double *p50,
     unsigned long long buffers, cp, bytes;
 
     g_assert_cmpint(sscanf(s, "buffers=%llu copies=%llu bytes=%llu "
-                           "latency_p50_us=%lf latency_p99_us=%lf",
-                           &buffers, &cp, &bytes, p50, p99), ==, 5);
+                           "latency_p50_us=%lf latency_p99_us=%lf "
+                           "write_p50_us=%lf write_p99_us=%lf "
+                           "deliver_p50_us=%lf deliver_p99_us=%lf",
+                           &buffers, &cp, &bytes, p50, p99, &h[0], &h[1],
+                           &h[2], &h[3]), ==, 9);
     *copies = buffers ? (double)cp / buffers : 0;
+    if (hops) {
+        memcpy(hops, h, sizeof(h));
+    }
     qobject_unref(r);
 }
 
@@ -805,7 +818,7 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
     g_autoptr(GPtrArray) units = NULL;
     VvcClient *c;
     unsigned runs = bench_runs(), r, dev_pics = 0, nat_pics = 0;
-    double dev[16], nat[16], copies = 0, p50 = 0, p99 = 0;
+    double dev[16], nat[16], copies = 0, p50 = 0, p99 = 0, hops[4];
     Counts dev_counts[ROLE_COUNT] = { 0 }, nat_counts = { 0 };
 
     if (backend_lacks(v, t)) {
@@ -831,10 +844,14 @@ static void bench_decode(void *obj, void *data, QGuestAllocator *alloc)
                                    dev_counts, &dev_pics);
         }
     }
-    stats_get(v, &copies, &p50, &p99);
+    stats_get(v, &copies, &p50, &p99, hops);
     vvc_free(c);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);
     print_counts(t, dev_counts, dev_pics, &nat_counts, nat_pics);
+    printf("COUNTS   added latency in hops: codec to written and posted "
+           "p50 %.3f ms p99 %.3f ms, posted to the virtqueue p50 %.3f ms "
+           "p99 %.3f ms\n", hops[0] / 1000, hops[1] / 1000, hops[2] / 1000,
+           hops[3] / 1000);
     print_ffmpeg(t, path, units->len);
 }
 
@@ -961,7 +978,7 @@ static void bench_encode(void *obj, void *data, QGuestAllocator *alloc)
             nat[r] = native_encode(t, src, distinct);
         }
     }
-    stats_get(v, &copies, &p50, &p99);
+    stats_get(v, &copies, &p50, &p99, NULL);
     report(t, "nv12", dev, nat, copies, p50, p99, runs);
 }
 

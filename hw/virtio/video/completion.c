@@ -19,6 +19,7 @@
 typedef struct VvCompletion {
     uint64_t seq;               /* order among completions and events */
     gint64 t_ready;             /* picture/packet: when the codec gave it */
+    gint64 t_posted;            /* and when its completion was posted */
     void *token;
     VvStream *gone;             /* a destroyed stream to free */
     VvBacking *written;         /* guest memory the device wrote */
@@ -50,8 +51,9 @@ static void kick(VvEngine *e)
 
 static void push_completion_lazy(VvEngine *e, VvCompletion *c, bool lazy)
 {
-    gint64 now = lazy ? g_get_monotonic_time() : 0;
+    gint64 now = lazy || c->t_ready ? g_get_monotonic_time() : 0;
 
+    c->t_posted = now;
     g_mutex_lock(&e->lock);
     c->seq = e->seq++;
     g_queue_push_tail(&e->completions, c);
@@ -138,21 +140,31 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* p50 and p99 of the @n samples in @lat, which it sorts. */
+static void percentiles(uint32_t *lat, size_t n, double *p50, double *p99)
+{
+    if (n) {
+        qsort(lat, n, sizeof(*lat), cmp_u32);
+        *p50 = lat[n / 2];
+        *p99 = lat[MIN(n - 1, n * 99 / 100)];
+    }
+}
+
 void vv_engine_get_stats(VvEngine *e, VvEngineStats *st)
 {
-    g_autofree uint32_t *lat = NULL;
+    g_autofree uint32_t *lat = NULL, *wr = NULL, *dl = NULL;
     size_t n;
 
     g_mutex_lock(&e->lock);
     *st = e->stats;
     n = MIN(e->latency_n, VV_STATS_LATENCY_SAMPLES);
     lat = g_memdup2(e->latency, n * sizeof(*lat));
+    wr = g_memdup2(e->latency_write, n * sizeof(*wr));
+    dl = g_memdup2(e->latency_deliver, n * sizeof(*dl));
     g_mutex_unlock(&e->lock);
-    if (n) {
-        qsort(lat, n, sizeof(*lat), cmp_u32);
-        st->latency_p50_us = lat[n / 2];
-        st->latency_p99_us = lat[MIN(n - 1, n * 99 / 100)];
-    }
+    percentiles(lat, n, &st->latency_p50_us, &st->latency_p99_us);
+    percentiles(wr, n, &st->write_p50_us, &st->write_p99_us);
+    percentiles(dl, n, &st->deliver_p50_us, &st->deliver_p99_us);
 }
 
 void vv_engine_reset_stats(VvEngine *e)
@@ -226,11 +238,15 @@ void vv_engine_poll(VvEngine *e, VvCompleteFn *complete, VvEventFn *event,
 
         if (c) {
             if (c->t_ready) {
-                gint64 us = g_get_monotonic_time() - c->t_ready;
+                gint64 now = g_get_monotonic_time();
+                uint64_t i;
 
                 g_mutex_lock(&e->lock);
-                e->latency[e->latency_n++ % VV_STATS_LATENCY_SAMPLES] =
-                    MIN(us, UINT32_MAX);
+                i = e->latency_n++ % VV_STATS_LATENCY_SAMPLES;
+                e->latency[i] = MIN(now - c->t_ready, UINT32_MAX);
+                e->latency_write[i] = MIN(MAX(c->t_posted - c->t_ready, 0),
+                                          UINT32_MAX);
+                e->latency_deliver[i] = MIN(now - c->t_posted, UINT32_MAX);
                 g_mutex_unlock(&e->lock);
             }
             if (c->written) {

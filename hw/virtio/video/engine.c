@@ -189,6 +189,8 @@ VvEngine *vv_engine_new(const VvEngineConfig *cfg, char **errmsg)
     e->max_caps_length = MAX(VV_MIN_CAPS_LENGTH, (need + 255) & ~(size_t)255);
     e->streams = g_hash_table_new(NULL, NULL);
     e->latency = g_new0(uint32_t, VV_STATS_LATENCY_SAMPLES);
+    e->latency_write = g_new0(uint32_t, VV_STATS_LATENCY_SAMPLES);
+    e->latency_deliver = g_new0(uint32_t, VV_STATS_LATENCY_SAMPLES);
     g_mutex_init(&e->lock);
     g_queue_init(&e->completions);
     g_queue_init(&e->events);
@@ -201,6 +203,8 @@ void vv_engine_free(VvEngine *e, void (*drop)(void *opaque, void *token),
     vv_engine_reset(e, drop, opaque);
     g_hash_table_destroy(e->streams);
     g_free(e->latency);
+    g_free(e->latency_write);
+    g_free(e->latency_deliver);
     g_mutex_clear(&e->lock);
     vv_hw_free(e->hw);
     g_free(e->device_name);

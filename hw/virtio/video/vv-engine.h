@@ -179,6 +179,14 @@ typedef struct VvEngineStats {
      * the last VV_STATS_LATENCY_SAMPLES buffers.
      */
     double latency_p50_us, latency_p99_us;
+    /*
+     * The same in two hops: from there until the buffer is written and its
+     * completion posted (the worker or the copier: waiting for it, then
+     * the copy), and from then until it reaches the transport (waking the
+     * main thread, the bottom half, completions before it).
+     */
+    double write_p50_us, write_p99_us;
+    double deliver_p50_us, deliver_p99_us;
 } VvEngineStats;
 
 #define VV_STATS_LATENCY_SAMPLES 4096

@@ -270,6 +270,8 @@ struct VvEngine {
     gint decoders;              /* codecs open in decoder streams (atomic) */
     VvEngineStats stats;
     uint32_t *latency;          /* ring of added latencies (us) */
+    uint32_t *latency_write;    /* their first hop, same ring */
+    uint32_t *latency_deliver;  /* and their second */
     uint64_t latency_n;
     GQueue completions;         /* VvCompletion */
     GQueue events;              /* VvEventMsg */

@@ -604,6 +604,86 @@ static void expect(Dec *d, uint32_t tag, uint32_t type, uint32_t flags)
 }
 
 /*
+ * A consumed bitstream buffer completes lazily while more are queued: with
+ * the next completion that wakes the main thread, or when the worker has
+ * nothing left to do.  Here the worker stops for lack of an output buffer
+ * with inputs still queued, and nothing else completes: the input it took
+ * must reach the guest all the same (vv_kick_deferred()), and the ones it
+ * did not take must not.  (The first of the three may be taken before the
+ * others are queued, and complete at once; the second cannot.)
+ */
+static void test_lazy_input(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "test-25fps.vp9.ivf", NULL);
+    g_autoptr(GPtrArray) frames = NULL;
+    Dec d = { .sid = 1 };
+    uint32_t tag[4], out_tag;
+    uint64_t out_addr;
+    size_t size;
+    uint8_t ev[8];
+    FgCompletion c;
+    unsigned i;
+    int got;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return;
+    }
+    frames = ivf_frames(path);
+    /* one codec thread: a picture comes out of each frame at once */
+    fg_codec_threads = 1;
+    d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
+    fg_codec_threads = 0;
+    create_stream(&d, 1, VIRTIO_VIDEO_FORMAT_VP9);
+    for (i = 0; i < 4; i++) {
+        GBytes *f = frames->pdata[i];
+
+        d.in_addr[i] = fg_alloc(d.g, 256 * 1024);
+        create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1 + i,
+                        d.in_addr[i], 256 * 1024, false);
+        memcpy(fg_host(d.g, d.in_addr[i]), g_bytes_get_data(f, NULL),
+               g_bytes_get_size(f));
+    }
+    /* the first picture through one output buffer, kept afterwards */
+    tag[0] = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, 0,
+                          g_bytes_get_size(frames->pdata[0]));
+    /* VP9: the size comes with the picture, after the input completed */
+    got = fg_wait_any(d.g, &c, ev, 10000);
+    g_assert_cmpint(got, ==, 1);
+    g_assert_cmpuint(c.tag, ==, tag[0]);
+    got = fg_wait_any(d.g, &c, ev, 10000);
+    g_assert_cmpint(got, ==, 2);
+    g_assert_cmphex(vv_ld32(ev), ==,
+                    VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+    get_params(&d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &d.out);
+    size = d.out.plane_formats[0].plane_size +
+           d.out.plane_formats[1].plane_size;
+    out_addr = fg_alloc(d.g, size);
+    create_resource(&d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 100, out_addr, size,
+                    false);
+    out_tag = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 100, 0, 0);
+    expect(&d, out_tag, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, 0);
+
+    /* three at once: the worker takes the first, then waits for output */
+    for (i = 1; i < 4; i++) {
+        tag[i] = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1 + i, i,
+                              g_bytes_get_size(frames->pdata[i]));
+    }
+    got = fg_wait_any(d.g, &c, ev, 10000);
+    g_assert_cmpint(got, ==, 1);
+    g_assert_cmpuint(c.tag, ==, tag[1]);
+    g_assert_cmphex(vv_ld32(c.resp + 16), ==, 0);
+    g_assert_cmpint(fg_wait_any(d.g, &c, ev, 300), ==, 0);
+
+    /* an output buffer again: the rest follows */
+    out_tag = queue_buffer(&d, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 100, 0, 0);
+    expect(&d, out_tag, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, 0);
+    expect(&d, tag[2], VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, 0);
+    fg_free(d.g);
+}
+
+/*
  * Commands take effect in command order, whether the ones before are
  * answered or not: a driver may send QUEUE_CLEAR or RESOURCE_DESTROY_ALL
  * and go on at once (the ChromeOS driver re-creates and queues its buffers
@@ -986,6 +1066,7 @@ int main(int argc, char **argv)
                          GUINT_TO_POINTER(2), test_reorder_switch);
     g_test_add_func("/vv/decode/bitstream-cap", test_bitstream_cap);
     g_test_add_func("/vv/decode/early-format", test_early_format);
+    g_test_add_func("/vv/decode/lazy-input", test_lazy_input);
     g_test_add_func("/vv/decode/frame-cap-vp9", test_frame_cap_vp9);
     return g_test_run();
 }

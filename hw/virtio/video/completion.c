@@ -152,15 +152,18 @@ static void percentiles(uint32_t *lat, size_t n, double *p50, double *p99)
 
 void vv_engine_get_stats(VvEngine *e, VvEngineStats *st)
 {
-    g_autofree uint32_t *lat = NULL, *wr = NULL, *dl = NULL;
+    /* no g_memdup2(): the engine builds with GLib 2.66, as QEMU does */
+    g_autofree uint32_t *lat = g_new(uint32_t, VV_STATS_LATENCY_SAMPLES);
+    g_autofree uint32_t *wr = g_new(uint32_t, VV_STATS_LATENCY_SAMPLES);
+    g_autofree uint32_t *dl = g_new(uint32_t, VV_STATS_LATENCY_SAMPLES);
     size_t n;
 
     g_mutex_lock(&e->lock);
     *st = e->stats;
     n = MIN(e->latency_n, VV_STATS_LATENCY_SAMPLES);
-    lat = g_memdup2(e->latency, n * sizeof(*lat));
-    wr = g_memdup2(e->latency_write, n * sizeof(*wr));
-    dl = g_memdup2(e->latency_deliver, n * sizeof(*dl));
+    memcpy(lat, e->latency, n * sizeof(*lat));
+    memcpy(wr, e->latency_write, n * sizeof(*wr));
+    memcpy(dl, e->latency_deliver, n * sizeof(*dl));
     g_mutex_unlock(&e->lock);
     percentiles(lat, n, &st->latency_p50_us, &st->latency_p99_us);
     percentiles(wr, n, &st->write_p50_us, &st->write_p99_us);

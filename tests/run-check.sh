@@ -4,6 +4,7 @@
 # that executes no test (finds none, or skips them all) fails too.
 #
 #   tests/run-check.sh [group...]     groups: unit qtest cli guest deps
+#                                     series
 #                                     (default: all), media (decode-media
 #                                     qtests only)
 #
@@ -19,7 +20,7 @@ UNIT=${VV_UNIT_DIR:-$B/unit}
 QEMU=$B/qemu-build/qemu-system-x86_64
 QOS=$B/qemu-build/tests/qtest/qos-test
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli guest deps)
+[ ${#groups[@]} -gt 0 ] || groups=(unit qtest cli guest deps series)
 
 n=0 passed=0 failed=0 skipped=0
 
@@ -160,6 +161,10 @@ for g in "${groups[@]}"; do
     deps)
         echo "# every system header the build opened comes from deps.sh's packages"
         run_tap deps python3 "$top/tests/check-deps.py" "$B"
+        ;;
+    series)
+        echo "# the QEMU series: MAINTAINERS lists every file it adds"
+        run_tap series python3 "$top/tests/check-maintainers.py"
         ;;
     *)
         echo "run-check: unknown group $g" >&2

@@ -30,9 +30,65 @@ static GPtrArray *test_units(unsigned frames)
     return units;
 }
 
-static uint16_t used_idx(QVirtioVideo *v)
+/*
+ * After a reset the device may write no guest memory it was given: not
+ * the old used ring (virtio_reset() forgets its address right after the
+ * device's reset hook, so a push would not land there anyway) and not a
+ * buffer (a worker still copying a picture would).  guard_fill() writes a
+ * pattern over all of them once the reset is done; guard_check(), a while
+ * later, finds it intact.
+ */
+#define GUARD_BYTE  0xa5
+
+typedef struct Guard {
+    uint64_t addr;
+    size_t len;
+} Guard;
+
+static GArray *guard_fill(QVirtioVideo *v, GPtrArray *res)
 {
-    return qtest_readw(qvirtio_video_qts(v), v->cmdq->used + 2);
+    QTestState *qts = qvirtio_video_qts(v);
+    GArray *g = g_array_new(false, false, sizeof(Guard));
+    Guard ring = { v->cmdq->used, 4 + 8 * v->cmdq->size + 2 };
+    guint i, k;
+
+    g_array_append_val(g, ring);
+    for (i = 0; i < res->len; i++) {
+        VvcResource *r = g_ptr_array_index(res, i);
+
+        for (k = 0; k < r->num_entries; k++) {
+            Guard e = { r->entry_addr[k], r->entry_len[k] };
+
+            g_array_append_val(g, e);
+        }
+    }
+    for (i = 0; i < g->len; i++) {
+        Guard *e = &g_array_index(g, Guard, i);
+
+        qtest_memset(qts, e->addr, GUARD_BYTE, e->len);
+    }
+    return g;
+}
+
+static void guard_check(QVirtioVideo *v, GArray *g)
+{
+    QTestState *qts = qvirtio_video_qts(v);
+    guint i;
+
+    for (i = 0; i < g->len; i++) {
+        Guard *e = &g_array_index(g, Guard, i);
+        g_autofree uint8_t *buf = g_malloc(e->len);
+        size_t k;
+
+        qtest_bufread(qts, e->addr, buf, e->len);
+        for (k = 0; k < e->len; k++) {
+            if (buf[k] != GUARD_BYTE) {
+                g_error("the device wrote guest memory after the reset: "
+                        "byte %zu of 0x%" PRIx64 "+%zu (%s)", k, e->addr,
+                        e->len, i ? "a buffer" : "the old used ring");
+            }
+        }
+    }
 }
 
 /* Bring the device up again after a reset, as a driver would. */
@@ -124,9 +180,10 @@ static void start_streams(VvcClient *c, GPtrArray *units, unsigned n,
 
 /*
  * Two decode streams busy with buffers queued, then a device reset: no
- * crash, nothing written to the old rings afterwards, and the device
- * decodes again after the driver restarts it.  Repeated with the reset
- * at several points (at once, during decoding, later).
+ * crash, nothing written to the old ring or any buffer afterwards
+ * (guard_fill()), and the device decodes again after the driver restarts
+ * it.  Repeated with the reset at several points (at once, during
+ * decoding, later).
  */
 static void test_reset_busy(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -140,8 +197,8 @@ static void test_reset_busy(void *obj, void *data, QGuestAllocator *alloc)
         g_autoptr(GArray) frames = g_array_new(false, true, sizeof(VvcFrame));
         g_autofree char *err = NULL;
         VvcDecodeOpts o = { .coded_format = VIRTIO_VIDEO_FORMAT_H264 };
+        g_autoptr(GArray) guards = NULL;
         VvcDecoder *d;
-        uint16_t idx;
         guint i;
 
         vvc_set_timeout(c, 60000);
@@ -149,9 +206,9 @@ static void test_reset_busy(void *obj, void *data, QGuestAllocator *alloc)
         g_usleep(round * 40 * 1000);
 
         qvirtio_reset(v->vdev);
-        idx = used_idx(v);
+        guards = guard_fill(v, res);
         g_usleep(300 * 1000);
-        g_assert_cmpuint(used_idx(v), ==, idx);
+        guard_check(v, guards);
 
         for (i = 0; i < res->len; i++) {
             vvc_resource_release(c, g_ptr_array_index(res, i));
@@ -186,17 +243,17 @@ static void test_system_reset_busy(void *obj, void *data,
     QTestState *qts = qvirtio_video_qts(v);
     g_autoptr(GPtrArray) units = test_units(40);
     g_autoptr(GPtrArray) res = g_ptr_array_new();
+    g_autoptr(GArray) guards = NULL;
     VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
-    uint16_t idx;
     guint i;
 
     vvc_set_timeout(c, 60000);
     start_streams(c, units, 2, res);
     qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
     qtest_qmp_eventwait(qts, "RESET");
-    idx = used_idx(v);
+    guards = guard_fill(v, res);
     g_usleep(300 * 1000);
-    g_assert_cmpuint(used_idx(v), ==, idx);
+    guard_check(v, guards);
     qtest_qmp_assert_success(qts, "{'execute': 'query-status'}");
     for (i = 0; i < res->len; i++) {
         vvc_resource_release(c, g_ptr_array_index(res, i));
@@ -218,7 +275,8 @@ static void test_reset_busy_encoder(void *obj, void *data,
     VvcClient *c = vvc_new(&qvirtio_video_vvc_ops, v);
     g_autofree char *err = NULL;
     VvcEncodeResult r;
-    uint16_t idx;
+    g_autoptr(GPtrArray) none = g_ptr_array_new();
+    g_autoptr(GArray) guards = NULL;
 
     /* the runner's timeout cuts it short with frames queued */
     vvc_set_timeout(c, 1);
@@ -226,10 +284,11 @@ static void test_reset_busy_encoder(void *obj, void *data,
     g_array_free(r.keyframes, true);
     vvc_free(c);
 
+    /* the runner freed its buffers: the old used ring is guarded */
     qvirtio_reset(v->vdev);
-    idx = used_idx(v);
+    guards = guard_fill(v, none);
     g_usleep(300 * 1000);
-    g_assert_cmpuint(used_idx(v), ==, idx);
+    guard_check(v, guards);
     restart(v);
 
     c = vvc_new(&qvirtio_video_vvc_ops, v);

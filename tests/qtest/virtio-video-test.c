@@ -390,7 +390,8 @@ static uint64_t qemu_rss_kib(QVirtioVideo *v);
  * Many commands in a row: the ring wraps (1500 > the queue's 1024) and
  * nothing stalls or leaks.  Each answer is a few KiB of capabilities, so a
  * leak of one per command would be megabytes: QEMU's resident memory may
- * not grow by more than 1 MiB over 1400 commands after the first 100.
+ * not grow by more than 1 MiB over 1400 commands after the first 100
+ * (without ASan, whose quarantine keeps freed memory resident).
  */
 static void test_many_commands(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -412,7 +413,12 @@ static void test_many_commands(void *obj, void *data, QGuestAllocator *alloc)
     rss1 = qemu_rss_kib(v);
     g_test_message("QEMU's RSS %" PRIu64 " -> %" PRIu64 " KiB over 1400 "
                    "commands", rss0, rss1);
+#ifdef QEMU_SANITIZE_ADDRESS
+    /* 15-17 MiB: what it frees stays resident in ASan's quarantine */
+    g_test_message("the RSS bound is make check's: not checked under ASan");
+#else
     g_assert_cmpint((int64_t)(rss1 - rss0), <, 1024);
+#endif
 }
 
 /*

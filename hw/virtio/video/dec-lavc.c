@@ -38,7 +38,9 @@
  */
 
 #include <glib.h>
+#ifdef G_OS_UNIX
 #include <sys/mman.h>
+#endif
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
@@ -293,6 +295,7 @@ VvDecoder *vv_dec_open(VvEngine *e, uint32_t coded_format, uint32_t threads,
 static VvHistBlock *hist_block_new(size_t size)
 {
     VvHistBlock *b;
+#ifdef G_OS_UNIX
     size_t map = size + VV_HIST_BLOCK, head;
     uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -300,17 +303,25 @@ static VvHistBlock *hist_block_new(size_t size)
     if (p == MAP_FAILED) {
         return NULL;
     }
-    b = g_new0(VvHistBlock, 1);
     head = (VV_HIST_BLOCK - (uintptr_t)p % VV_HIST_BLOCK) % VV_HIST_BLOCK;
     if (head) {
         munmap(p, head);
     }
     munmap(p + head + size, map - head - size);
-    b->data = p + head;
-    b->size = size;
+    p += head;
 #ifdef MADV_HUGEPAGE
-    madvise(b->data, size, MADV_HUGEPAGE);
+    madvise(p, size, MADV_HUGEPAGE);
 #endif
+#else
+    uint8_t *p = g_try_malloc(size);    /* no huge pages asked for */
+
+    if (!p) {
+        return NULL;
+    }
+#endif
+    b = g_new0(VvHistBlock, 1);
+    b->data = p;
+    b->size = size;
     return b;
 }
 
@@ -319,7 +330,11 @@ static void hist_block_free(gpointer opaque)
     VvHistBlock *b = opaque;
 
     if (b) {
+#ifdef G_OS_UNIX
         munmap(b->data, b->size);
+#else
+        g_free(b->data);
+#endif
         g_free(b);
     }
 }

@@ -31,7 +31,11 @@ command -v clang >/dev/null || {
 # ---- 1. the engine ----
 [ -f $F/build.ninja ] || CC=clang meson setup $F . -Dfuzz=true \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
-ninja -C $F fuzz-vv-engine >/dev/null || exit 1
+ninja -C $F fuzz-vv-engine >$F/build.log 2>&1 || {
+    echo "fuzz: building the engine fuzzer failed (log: $F/build.log)"
+    tail -n 20 $F/build.log
+    exit 1
+}
 mkdir -p $F/seeds $F/corpus
 if [ -z "$(ls $F/seeds)" ]; then
     echo "fuzz: recording seeds from the unit tests"

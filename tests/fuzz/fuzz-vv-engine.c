@@ -208,7 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         /* a private copy: ASan sees any read past the request */
-        req = g_memdup2(data, len);
+        req = g_malloc(len);            /* GLib 2.66: no g_memdup2() */
+        memcpy(req, data, len);
         n++;
         state[n] = 1;
         if (vv_engine_handle_command(e, req, len, (void *)(uintptr_t)n,

@@ -209,7 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         /* a private copy: ASan sees any read past the request */
         req = g_malloc(len);            /* GLib 2.66: no g_memdup2() */
-        memcpy(req, data, len);
+        if (len) {
+            memcpy(req, data, len);     /* g_malloc(0) is NULL */
+        }
         n++;
         state[n] = 1;
         if (vv_engine_handle_command(e, req, len, (void *)(uintptr_t)n,

@@ -396,6 +396,22 @@ static const char *media_dir(void)
 }
 
 /*
+ * The frames of the shared media's test-25fps.vp9.ivf (320x240), or NULL
+ * with the test marked skipped when the media folder is not there.
+ */
+static GPtrArray *vp9_clip_frames(void)
+{
+    g_autofree char *path = g_build_filename(media_dir(),
+                                             "test-25fps.vp9.ivf", NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+        return NULL;
+    }
+    return ivf_frames(path);
+}
+
+/*
  * Byte-stream formats through the test client: access units and small
  * chunks go through libavcodec's parsers (these run under ASan too).
  */
@@ -407,9 +423,7 @@ static const char *media_dir(void)
  */
 static void test_bitstream_cap(void)
 {
-    g_autofree char *path = g_build_filename(media_dir(),
-                                             "test-25fps.vp9.ivf", NULL);
-    g_autoptr(GPtrArray) frames = NULL;
+    g_autoptr(GPtrArray) frames = vp9_clip_frames();
     const size_t big = 3 * 1024 * 1024;
     Dec d = { .sid = 1 };
     uint8_t req[88] = { 0 }, ev[8];
@@ -418,11 +432,9 @@ static void test_bitstream_cap(void)
     unsigned i;
     int got;
 
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+    if (!frames) {
         return;
     }
-    frames = ivf_frames(path);
     f0 = frames->pdata[0];
     fg_max_bitstream = 8 * 1024 * 1024;
     d.g = fg_new(VV_MODE_DECODER, 64 * 1024 * 1024);
@@ -484,20 +496,16 @@ static void test_bitstream_cap(void)
  */
 static void test_frame_cap_vp9(void)
 {
-    g_autofree char *path = g_build_filename(media_dir(),
-                                             "test-25fps.vp9.ivf", NULL);
-    g_autoptr(GPtrArray) frames = NULL;
+    g_autoptr(GPtrArray) frames = vp9_clip_frames();
     Dec d = { .sid = 1 };
     uint8_t ev[8];
     FgCompletion c;
     GBytes *f0;
     int got;
 
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+    if (!frames) {
         return;
     }
-    frames = ivf_frames(path);
     f0 = frames->pdata[0];
     fg_max_dim = 160;           /* the clip is 320x240 */
     d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
@@ -614,9 +622,7 @@ static void expect(Dec *d, uint32_t tag, uint32_t type, uint32_t flags)
  */
 static void test_lazy_input(void)
 {
-    g_autofree char *path = g_build_filename(media_dir(),
-                                             "test-25fps.vp9.ivf", NULL);
-    g_autoptr(GPtrArray) frames = NULL;
+    g_autoptr(GPtrArray) frames = vp9_clip_frames();
     Dec d = { .sid = 1 };
     uint32_t tag[4], out_tag;
     uint64_t out_addr;
@@ -626,11 +632,9 @@ static void test_lazy_input(void)
     unsigned i;
     int got;
 
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_test_skip("shared media not found: set VIRTIO_VIDEO_MEDIA");
+    if (!frames) {
         return;
     }
-    frames = ivf_frames(path);
     /* one codec thread: a picture comes out of each frame at once */
     fg_codec_threads = 1;
     d.g = fg_new(VV_MODE_DECODER, 16 * 1024 * 1024);
